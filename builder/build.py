@@ -1,0 +1,222 @@
+"""Build a dataset directory laid out exactly as the Hub repo, atomically and deterministically.
+
+Layout: `data/{split}-{i:05d}-of-{n:05d}.parquet` for `default`, `data/<config>/...` for the others,
+plus `README.md` (card) and `croissant.json`. Everything is written into a sibling temporary directory
+that replaces the target only when complete, so a failed build leaves the previous release intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from builder.release import ReleaseInfo
+from builder.schema import CONFIGS, SPLITS, ConfigSchema
+from builder.stats import ConfigStats
+from builder.validate import BatchChecker, SchemaError, rows_to_batch, table_to_batches
+from builder.writer import DEFAULT_SHARD_BYTES, ParquetOptions, ShardedSplitWriter, ShardInfo
+
+Records = Union[str, os.PathLike, pa.Table, Iterable[Mapping[str, Any]]]
+BATCH_ROWS = 50_000
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    stats: dict[str, ConfigStats]
+    shards: dict[str, dict[str, list[ShardInfo]]] = field(default_factory=dict)  # config -> split -> shards
+
+
+def split_of(video_id: str, test_fraction: float) -> str:
+    """Stable split by source video: every clip of a video lands in the same split, on every machine."""
+    digest = int.from_bytes(hashlib.blake2b(video_id.encode(), digest_size=8).digest(), "little")
+    return "test" if digest / 2**64 < test_fraction else "train"
+
+
+def video_id_of(clip_id: str) -> str:
+    """Clip ids are `<video_id>_<start ms>` (checked on build), so a keyed row knows its video."""
+    return clip_id.rsplit("_", 1)[0]
+
+
+def build_dataset(
+    out_dir: str | os.PathLike,
+    records: Records,
+    *,
+    embeddings: Records | None = None,
+    media: Records | None = None,
+    release: ReleaseInfo | None = None,
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+    options: ParquetOptions = ParquetOptions(),
+    progress: bool = False,
+) -> BuildResult:
+    """Validate and publish records; `candidates`-shaped input also yields the filtered `default` config."""
+    from builder.card import write_card
+    from croissant.metadata import write_croissant
+
+    release = release or ReleaseInfo()
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        build = _Build(staging, release, shard_bytes, options, progress)
+        build.add_records(records)
+        build.add_keyed("embeddings", embeddings)
+        build.add_keyed("media", media)
+        result = build.result()
+        write_card(staging, result, release)
+        write_croissant(staging, result, release)
+        _replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    result.out_dir = out_dir
+    for config_shards in result.shards.values():
+        for shards in config_shards.values():
+            for shard in shards:
+                shard.path = out_dir / shard.path.relative_to(staging)
+    return result
+
+
+class _Build:
+    def __init__(
+        self, staging: Path, release: ReleaseInfo, shard_bytes: int, options: ParquetOptions, progress: bool
+    ) -> None:
+        self.staging, self.release = staging, release
+        self.shard_bytes, self.options, self.progress = shard_bytes, options, progress
+        self.stats: dict[str, ConfigStats] = {}
+        self.shards: dict[str, dict[str, list[ShardInfo]]] = {}
+        self.record_ids: BatchChecker | None = None  # the records' clip ids, to check keyed configs against
+
+    def add_records(self, records: Records) -> None:
+        batches = _peek_batches(records)
+        first = next(batches, None)
+        if first is None:
+            raise SchemaError("the input has no records")
+        names = set(first.schema.names) if isinstance(first, (pa.RecordBatch, pa.Table)) else set(first[0])
+        has_flags = "kept" in names
+        main = CONFIGS["candidates" if has_flags else "default"]
+        configs = [main, CONFIGS["default"]] if has_flags else [main]
+        writers = {c.name: self._writers(c) for c in configs}
+        checker = BatchChecker(main)
+        with tqdm(desc=f"build {main.name}", unit="rows", disable=not self.progress) as bar:
+            for batch in _validated(itertools.chain([first], batches), main):
+                checker.check(batch)
+                splits = [split_of(v, self.release.test_fraction) for v in batch.column("video_id").to_pylist()]
+                self._write(main, writers[main.name], batch, splits)
+                if has_flags:
+                    kept = pc.fill_null(batch.column("kept"), False)
+                    default = batch.filter(kept).select(CONFIGS["default"].column_names)
+                    kept_splits = [s for s, k in zip(splits, kept.to_pylist()) if k]
+                    self._write(CONFIGS["default"], writers["default"], default, kept_splits)
+                bar.update(batch.num_rows)
+        checker.finish()
+        self.record_ids = checker
+        if has_flags and self.stats["default"].num_rows == 0:
+            raise SchemaError("no candidate has kept=True: the filtered `default` config would be empty")
+        for config in configs:
+            self._close(config, writers[config.name])
+
+    def add_keyed(self, name: str, records: Records | None) -> None:
+        """Configs keyed by clip_id (embeddings, media) follow the split of their clip."""
+        if records is None:
+            return
+        schema = CONFIGS[name]
+        writers = self._writers(schema)
+        checker = BatchChecker(schema)
+        first_row = 0
+        for batch in _validated(_peek_batches(records), schema):
+            checker.check(batch)
+            clip_ids = batch.column("clip_id")
+            unknown = self.record_ids.missing(clip_ids)
+            if unknown is not None:
+                raise SchemaError(f"{clip_ids[unknown]} is not among the records", first_row + unknown, "clip_id")
+            first_row += batch.num_rows
+            splits = [split_of(video_id_of(c), self.release.test_fraction) for c in clip_ids.to_pylist()]
+            self._write(schema, writers, batch, splits)
+        checker.finish()
+        self._close(schema, writers)
+
+    def _writers(self, schema: ConfigSchema) -> dict[str, ShardedSplitWriter]:
+        directory = self.staging / schema.data_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        self.stats[schema.name] = ConfigStats(schema)
+        return {
+            split: ShardedSplitWriter(
+                directory, split, schema.arrow_schema, self.shard_bytes, schema.row_group_bytes, self.options
+            )
+            for split in SPLITS
+        }
+
+    def _write(
+        self, schema: ConfigSchema, writers: dict[str, ShardedSplitWriter], batch: pa.RecordBatch, splits: list[str]
+    ) -> None:
+        split_array = pa.array(splits, pa.string())
+        for split, writer in writers.items():
+            part = batch.filter(pc.equal(split_array, split))
+            if part.num_rows:
+                writer.write(part)
+                self.stats[schema.name].update(split, part)
+
+    def _close(self, schema: ConfigSchema, writers: dict[str, ShardedSplitWriter]) -> None:
+        closed = {split: writer.close() for split, writer in writers.items()}
+        self.shards[schema.name] = {split: shards for split, shards in closed.items() if shards}
+        stats = self.stats[schema.name]
+        stats.files_bytes = sum(s.path.stat().st_size for shards in self.shards[schema.name].values() for s in shards)
+
+    def result(self) -> BuildResult:
+        order = [name for name in CONFIGS if name in self.shards]  # `default` first, as the card lists it
+        return BuildResult(self.staging, {n: self.stats[n] for n in order}, {n: self.shards[n] for n in order})
+
+
+def _peek_batches(records: Records) -> Iterator[pa.RecordBatch | pa.Table | list[Mapping[str, Any]]]:
+    """Yield input chunks: Arrow batches from tables or Parquet, lists of dicts from iterables."""
+    if isinstance(records, pa.Table):
+        yield from records.to_batches(max_chunksize=BATCH_ROWS)
+    elif isinstance(records, (str, os.PathLike)):
+        path = Path(records)
+        files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+        if not files:
+            raise SchemaError(f"no Parquet files under {path}")
+        for file in files:
+            yield from pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS)
+    else:
+        iterator = iter(records)
+        while chunk := list(itertools.islice(iterator, BATCH_ROWS)):
+            yield chunk
+
+
+def _validated(chunks: Iterable[Any], schema: ConfigSchema) -> Iterator[pa.RecordBatch]:
+    first_row = 0
+    for chunk in chunks:
+        if isinstance(chunk, list):
+            batches: Iterable[pa.RecordBatch] = [rows_to_batch(chunk, schema, first_row)]
+        else:
+            table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_batches([chunk])
+            batches = table_to_batches(table, schema, BATCH_ROWS, first_row)
+        for batch in batches:
+            first_row += batch.num_rows
+            yield batch
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Swap the finished build in; the old release is removed only after the new one is in place."""
+    if target.exists():
+        retired = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, target)

@@ -1,0 +1,125 @@
+"""`acav1m build | validate | push | sample-records`: thin argparse front ends over the builder."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$", re.IGNORECASE)
+UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def parse_size(text: str) -> int:
+    match = SIZE.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500MB, 64MiB)")
+    return int(float(match.group(1)) * UNITS[(match.group(2) or "b").lower()])
+
+
+def add_build(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="publish curated records as a dataset directory (Parquet shards, card, Croissant)",
+        description="Validate records against the declared schema and write the Hub layout into OUT atomically.",
+    )
+    parser.add_argument("records", help="records Parquet file or directory (`candidates`- or `default`-shaped)")
+    parser.add_argument("out", help="output directory; name it `acav1m` to load it as load_dataset('acav1m')")
+    parser.add_argument("--embeddings", help="Parquet of the `embeddings` config")
+    parser.add_argument("--media", help="Parquet of the `media` config (only if the licences allow it)")
+    parser.add_argument("--run-summary", help="run.json written by `acav1m curate` (thresholds, retention, models)")
+    parser.add_argument("--shard-size", type=parse_size, default="500MB", help="target shard size (default 500MB)")
+    parser.add_argument("--test-fraction", type=float, default=0.1, help="share of source videos in `test`")
+    parser.add_argument("--name", default="acav1m", help="dataset name used in the card and Croissant")
+    parser.add_argument("--version", dest="release_version", default="0.1.0", help="release version")
+    parser.add_argument("--contact", help="takedown contact written into the card")
+    parser.add_argument("--date", default="", help="publication date (YYYY-MM-DD) for Croissant")
+    parser.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from builder.build import build_dataset
+    from builder.release import ReleaseInfo, RunSummary
+
+    release = ReleaseInfo(
+        name=args.name, version=args.release_version, test_fraction=args.test_fraction, date_published=args.date
+    )
+    if args.contact:
+        release.contact = args.contact
+    if args.run_summary:
+        release.run = RunSummary.load(args.run_summary)
+    result = build_dataset(
+        args.out, args.records, embeddings=args.embeddings, media=args.media, release=release,
+        shard_bytes=args.shard_size, progress=True,
+    )
+    for name, stats in result.stats.items():
+        print(f"{name}: {dict(stats.rows)} rows, {stats.files_bytes / 2**20:.2f} MiB")
+    print(f"wrote {result.out_dir}")
+    return 0
+
+
+def add_validate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a built dataset: card vs schema, Parquet files, streaming load, Croissant records",
+    )
+    parser.add_argument("directory")
+    parser.add_argument("--no-stream", action="store_true", help="skip the streaming load")
+    parser.add_argument("--no-croissant", action="store_true", help="skip Croissant validation and records")
+    parser.set_defaults(run=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from builder.verify import verify_dataset
+
+    report = verify_dataset(args.directory, stream=not args.no_stream, croissant=not args.no_croissant)
+    print(report.describe())
+    print(f"{args.directory}: valid")
+    return 0
+
+
+def add_push(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "push",
+        help="upload a built dataset to the Hugging Face Hub",
+        description="Token from HF_TOKEN or `hf auth login`; never printed. HF_ENDPOINT selects another server.",
+    )
+    parser.add_argument("directory")
+    parser.add_argument("--repo-id", required=True, help="<org>/<name>")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--revision", help="branch to push to (created if missing)")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded and stop")
+    parser.set_defaults(run=run_push)
+
+
+def run_push(args: argparse.Namespace) -> int:
+    from builder.push import plan_push, push
+
+    plan = plan_push(args.directory, args.repo_id)
+    print(plan.describe())
+    if args.dry_run:
+        print("dry run: nothing uploaded")
+        return 0
+    print(push(plan, private=args.private, revision=args.revision))
+    return 0
+
+
+def add_sample_records(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sample-records", help="write generated candidate records (for trying `build` without curating)"
+    )
+    parser.add_argument("out", help="output Parquet file")
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(run=run_sample_records)
+
+
+def run_sample_records(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from builder.sample import sample_table
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(sample_table(args.rows, args.seed), args.out)
+    print(f"wrote {args.rows} generated records to {args.out}")
+    return 0

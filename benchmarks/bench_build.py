@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _child(code: str) -> dict:
     """Run `code` in a fresh interpreter; it prints one JSON line (with its own peak RSS where measured)."""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -63,6 +63,7 @@ def sample_records(n: int, seed: int = 0, clips_per_video: int = 3) -> Iterator[
             "pass_language": None,
             "pass_instance": passes[1],
             "pass_temporal": passes[2],
+            "pass_sync": None,
             "pass_voiceover": None,
             "kept": not failed,
             "reject_reason": ",".join(failed) or None,

@@ -86,6 +86,7 @@ FILTER_COLUMNS: tuple[Column, ...] = (
     _bool("pass_language", "Normalised text-audio and text-visual similarity reach the language threshold."),
     _bool("pass_instance", "Normalised audio-visual instance similarity reaches the instance threshold."),
     _bool("pass_temporal", "Normalised audio-visual temporal similarity reaches the temporal threshold."),
+    _bool("pass_sync", "Model-free sync check: |av_offset_s| and its confidence within the configured bounds."),
     _bool("pass_voiceover", "Not flagged as voice-over (or recovered by separation)."),
     Column("kept", datasets.Value("bool"), "The candidate passed every enabled filter and is in `default`."),
     _string("reject_reason", "Comma-separated names of the filters the candidate failed.", True),

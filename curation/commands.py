@@ -1,0 +1,64 @@
+"""`acav1m curate | demo | select`: argparse front ends over the curation pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_curate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "curate",
+        help="run the curation pipeline (fetch, segment, decode, caption, embed, score, categorise, filter)",
+        description="Writes records.parquet (the `candidates` config), embeddings.parquet, errors.parquet, "
+        "run.json, stats.json and config.yaml into the output directory. Reruns resume.",
+    )
+    parser.add_argument("--config", help="YAML config (see README); every key can be overridden with --set")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set filter.mode=paper-uniform (repeatable)")
+    parser.add_argument("--output", help="output directory (same as --set output=...)")
+    parser.set_defaults(run=run_curate)
+
+
+def run_curate(args: argparse.Namespace) -> int:
+    from curation.config import load_config
+    from curation.pipeline import curate
+
+    overrides = list(args.overrides) + ([f"output={args.output}"] if args.output else [])
+    result = curate(load_config(args.config, overrides))
+    _report(result)
+    print(f"records: {result.output / 'records.parquet'}  (publish with: acav1m build {result.output / 'records.parquet'} OUT "
+          f"--run-summary {result.output / 'run.json'})")
+    return 0
+
+
+def _report(result) -> None:
+    print(result.retention_table())
+    for key, count in sorted(result.reasons.items()):
+        print(f"  failed {key}: {count}")
+    if result.summary.random_weights:
+        print("WARNING: scores come from random-weight models (plumbing only, not quality).", file=sys.stderr)
+    for name, why in result.summary.skipped_filters.items():
+        print(f"note: {name} filter skipped: {why}")
+
+
+def add_demo(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="generate a synthetic corpus, serve part of it locally, curate, build and validate (offline)",
+    )
+    parser.add_argument("--out", default="out/demo", help="where the corpus, run and dataset go")
+    parser.add_argument("--per-variant", type=int, default=2, help="clips per variant per source (6 variants, 2 sources)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.set_defaults(run=run_demo_command)
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    from curation.demo import run_demo
+
+    result, dataset = run_demo(args.out, args.per_variant, overrides=tuple(args.overrides))
+    _report(result)
+    print(f"dataset: {dataset} (validated: card, Parquet, streaming, Croissant)")
+    print(f"load it: cd {dataset.parent} && python -c \"import datasets; "
+          f"print(next(iter(datasets.load_dataset('acav1m', streaming=True, split='train'))))\"")
+    return 0

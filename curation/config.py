@@ -1,0 +1,145 @@
+"""Pipeline configuration: typed dataclasses, loaded from YAML with `key.sub=value` overrides.
+
+Unknown keys are errors naming their full path, so a typo never silently falls back to a default.
+The effective configuration is saved next to the run's outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curation.embed.base import EmbedderConfig
+from curation.filters import FilterConfig
+from curation.executor import ExecutorConfig
+
+
+@dataclass
+class SourceConfig:
+    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders."""
+
+    clip_lists: list[str] = field(default_factory=list)
+    id_lists: list[str] = field(default_factory=list)
+    url_lists: list[str] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)
+    license: str = "unknown"
+
+
+@dataclass
+class FetchSettings:
+    cache_dir: str = ""  # default: <output>/cache
+    timeout_s: float = 300.0
+    retries: int = 3
+    section_download: bool = True
+    rate_limit: int | None = None
+    sleep_interval_s: float = 0.0
+    cookies_file: str | None = None
+
+
+@dataclass
+class SegmentSettings:
+    mode: str = "shots"  # "shots" (ACAV100M: up to max_clips non-redundant clips) or "fixed"
+    max_clips: int = 3
+    detector: str = "auto"
+
+
+@dataclass
+class DecodeSettings:
+    threads: int = 2
+
+
+@dataclass
+class CategoriseSettings:
+    prompts: dict[str, list[str]] | None = None  # default: curation.stages.categorise.DEFAULT_PROMPTS
+    temperature: float = 0.05
+
+
+@dataclass
+class CaptionSettings:
+    """Empty by default: no captioner, so the caption columns stay empty and the language filter is off."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PipelineConfig:
+    output: str = "out/curate"
+    sources: SourceConfig = field(default_factory=SourceConfig)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    decode: DecodeSettings = field(default_factory=DecodeSettings)
+    caption: CaptionSettings = field(default_factory=CaptionSettings)
+    embed: EmbedderConfig = field(default_factory=EmbedderConfig)
+    categorise: CategoriseSettings = field(default_factory=CategoriseSettings)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"config {path or '<root>'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"config {path or '<root>'}: unknown keys {unknown}; known: {sorted(names)}")
+    values = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            values[key] = _build(hint, value, f"{path}.{key}" if path else key)
+        else:
+            values[key] = _coerce(hint, value, f"{path}.{key}" if path else key)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    """Accept YAML scalars for the annotated type (ints for floats); reject anything else with its path."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        base = typing.get_origin(option) or option
+        if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if base is tuple and isinstance(value, list):
+            return tuple(value)
+        if isinstance(base, type) and isinstance(value, base) and not (base is int and isinstance(value, bool)):
+            return value
+    raise ValueError(f"config {path}: {value!r} is not a {hint}")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> PipelineConfig:
+    """YAML file (optional) then `a.b=value` overrides (values parsed as YAML scalars)."""
+    data: dict[str, Any] = {}
+    if path:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {override!r} is not key.sub=value")
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    return _build(PipelineConfig, data, "")
+
+
+def config_to_yaml(config: PipelineConfig) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return yaml.safe_dump(plain(dataclasses.asdict(config)), sort_keys=False)

@@ -1,0 +1,129 @@
+"""Threshold filters over scored candidates: per-filter flags, a reason, and retention per filter.
+
+The papers' "normalized cosine similarity" is not defined in the seeds; we use (cos + 1) / 2, so 0.5
+means a raw cosine of 0 and thresholds are stated in that normalised unit everywhere (config, card).
+Filters run on the whole scored table after the per-clip stages, because calibrated thresholds need
+the score distribution of the whole candidate pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from builder.release import RetentionRow
+
+NORMALIZATION = "(cos + 1) / 2"
+PAPER_MODES: dict[str, dict[str, float]] = {
+    "paper-uniform": {"language": 0.5, "instance": 0.5, "temporal": 0.5},  # ACAV-1M Algorithm 1
+    "paper-tuned": {"language": 0.6, "instance": 0.5, "temporal": 0.7},  # ACAV-1M Table 22
+}
+MODES = (*PAPER_MODES, "calibrated", "none")
+# filter name -> the score columns it thresholds (all must pass)
+FILTER_SCORES: dict[str, tuple[str, ...]] = {
+    "language": ("sim_text_audio", "sim_text_visual"),
+    "instance": ("sim_av_instance",),
+    "temporal": ("sim_av_temporal",),
+}
+
+
+def normalise(cosine: np.ndarray | float) -> np.ndarray | float:
+    return (np.asarray(cosine) + 1.0) / 2.0
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """`mode` picks thresholds; explicit per-filter values (normalised) override them."""
+
+    mode: str = "paper-tuned"
+    language: float | None = None
+    instance: float | None = None
+    temporal: float | None = None
+    sync_max_offset_s: float | None = None  # model-free sync filter, off unless set (e.g. 0.2)
+    sync_min_confidence: float = 0.3
+    calibration_k: float = 3.0  # AVSET: mean + 3 sigma of the mismatched-pair scores
+    calibration_pairs: int = 10_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"filter mode must be one of {MODES}, got {self.mode!r}")
+
+    def thresholds(self, calibrated: dict[str, float] | None = None) -> dict[str, float]:
+        base = dict(PAPER_MODES.get(self.mode, {}))
+        if self.mode == "calibrated":
+            if calibrated is None:
+                raise ValueError("calibrated mode needs thresholds fitted on the candidate pool")
+            base = dict(calibrated)
+        for name in FILTER_SCORES:
+            override = getattr(self, name)
+            if override is not None:
+                base[name] = override
+        return base
+
+
+def sync_flags(table: pa.Table, config: FilterConfig) -> dict[str, np.ndarray]:
+    """The model-free sync filter: catches shifted or dubbed audio that similarity scores miss."""
+    if config.sync_max_offset_s is None:
+        return {}
+    offset = table.column("av_offset_s").to_numpy(zero_copy_only=False).astype(np.float64)
+    confidence = table.column("av_offset_confidence").to_numpy(zero_copy_only=False).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        passed = (np.abs(offset) <= config.sync_max_offset_s) & (confidence >= config.sync_min_confidence)
+    return {"sync": passed}
+
+
+@dataclass
+class FilterOutcome:
+    table: pa.Table  # the input with pass_* flags, kept and reject_reason
+    thresholds: dict[str, float]
+    skipped: dict[str, str] = field(default_factory=dict)
+    retention: list[RetentionRow] = field(default_factory=list)
+
+
+def apply_filters(table: pa.Table, thresholds: dict[str, float], extra_flags: dict[str, np.ndarray] | None = None) -> FilterOutcome:
+    """Flag every candidate; filters apply in order (language, instance, temporal, extra) for retention."""
+    n = table.num_rows
+    outcome = FilterOutcome(table, thresholds)
+    flags: dict[str, np.ndarray | None] = {}
+    for name, columns in FILTER_SCORES.items():
+        if name not in thresholds:
+            flags[name] = None
+            outcome.skipped[name] = "no threshold configured (filter mode 'none')"
+            continue
+        values = [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in columns]
+        if all(np.isnan(v).all() for v in values):
+            flags[name] = None
+            outcome.skipped[name] = f"no clip has {' / '.join(columns)} (no captioner configured)"
+            continue
+        passed = np.ones(n, dtype=bool)
+        for v in values:
+            passed &= ~np.isnan(v) & (normalise(v) >= thresholds[name])
+        flags[name] = passed
+    for name, passed in (extra_flags or {}).items():
+        flags[name] = passed
+    alive = np.ones(n, dtype=bool)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    for name, passed in flags.items():
+        if passed is None:
+            continue
+        outcome.retention.append(RetentionRow(f"{name} filter", int(alive.sum()), int((alive & passed).sum())))
+        for i in np.flatnonzero(~passed):
+            reasons[i].append(name)
+        alive &= passed
+    columns = {
+        f"pass_{name}": pa.array(passed if passed is not None else [None] * n, pa.bool_())
+        for name, passed in flags.items()
+    }
+    for name in ("sync", "voiceover"):
+        columns.setdefault(f"pass_{name}", pa.array([None] * n, pa.bool_()))
+    columns["kept"] = pa.array(alive, pa.bool_())
+    columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], pa.string())
+    for name, array in columns.items():
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, array) if index >= 0 else table.append_column(name, array)
+    outcome.table = table
+    return outcome
+

@@ -1,0 +1,226 @@
+"""The ACAV-1M curation run: read candidates, run the per-clip stages as tasks, then filter globally.
+
+Outputs in `config.output`:
+- `records.parquet`   every scored candidate with flags (the `candidates` config; `acav1m build` input)
+- `embeddings.parquet` float16 vectors per clip (the `embeddings` config)
+- `errors.parquet`    every rejected input row or clip: clip id, stage, reason, detail
+- `run.json`          thresholds, retention per stage, models (the card's RunSummary)
+- `stats.json`        per-stage counts and failure reasons; `config.yaml` the effective config
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from builder.release import RetentionRow, RunSummary
+from builder.schema import CONFIGS
+from curation import sources as src
+from curation.config import PipelineConfig, config_to_yaml
+from curation.executor import ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, read_task_tables, run_tasks
+from curation.fetch import FetchConfig
+from curation.filters import NORMALIZATION, FilterOutcome, apply_filters, sync_flags
+from curation.record import ClipRecord
+from curation.stage import Stage
+
+log = logging.getLogger("acav1m.curate")
+SCORED_COLUMNS = CONFIGS["default"].column_names
+VECTOR_SCHEMA = pa.schema(
+    [("clip_id", pa.string())]
+    + [(name, pa.list_(pa.float32())) for name in ("audio", "visual", "text", "audio_sec", "visual_sec")]
+)
+
+
+def build_stages(config: PipelineConfig) -> list[Stage]:
+    """The configured chain; captioning sits before embedding so captions can be embedded and scored."""
+    from curation.media.decode import DecodeConfig
+    from curation.stages.categorise import DEFAULT_PROMPTS, CategoriseStage
+    from curation.stages.decode import DecodeStage
+    from curation.stages.embed import EmbedStage
+    from curation.stages.fetch import FetchStage
+    from curation.stages.score import ScoreStage
+    from curation.stages.segment import SegmentStage
+
+    fetch = config.fetch
+    cache_dir = fetch.cache_dir or os.path.join(config.output, "cache")
+    stages: list[Stage] = [
+        FetchStage(FetchConfig(cache_dir=Path(cache_dir), timeout_s=fetch.timeout_s, retries=fetch.retries,
+                               section_download=fetch.section_download, rate_limit=fetch.rate_limit,
+                               sleep_interval_s=fetch.sleep_interval_s, cookies_file=fetch.cookies_file)),
+        SegmentStage(config.segment.mode, max_clips=config.segment.max_clips, detector=config.segment.detector),
+        DecodeStage(DecodeConfig(), threads=config.decode.threads),
+    ]
+    if config.caption.settings:
+        from curation.stages.caption import CaptionStage
+
+        stages.append(CaptionStage(config.caption.settings))
+    stages += [
+        EmbedStage(config.embed),
+        ScoreStage(),
+        CategoriseStage(config.embed, config.categorise.prompts or DEFAULT_PROMPTS, config.categorise.temperature),
+    ]
+    return stages
+
+
+class ScoredWriter(TaskWriter):
+    """Per task: the schema columns of every finished clip, and its float32 vectors for global steps."""
+
+    def schemas(self) -> dict[str, pa.Schema]:
+        return {"scored": CONFIGS["default"].arrow_schema, "vectors": VECTOR_SCHEMA}
+
+    def rows(self, record: ClipRecord) -> dict[str, dict]:
+        c = record.candidate
+        row = {name: None for name in SCORED_COLUMNS}
+        row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
+                   end_time=c.end_time, source=c.source, license=c.license)
+        row.update({k: v for k, v in record.columns.items() if k in row})
+        e = record.embeddings
+        vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
+        vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})
+        return {"scored": row, "vectors": vectors}
+
+
+@dataclass
+class RunResult:
+    output: Path
+    summary: RunSummary
+    counts: dict[str, StageCounts]
+    reasons: Counter
+
+    def retention_table(self) -> str:
+        lines = [f"{'stage':<22}{'in':>8}{'out':>8}{'failed':>8}{'kept':>8}"]
+        for row in self.summary.retention:
+            lines.append(f"{row.stage:<22}{row.inputs:>8}{row.outputs:>8}{row.failures:>8}{row.retained:>8.0%}")
+        return "\n".join(lines)
+
+
+def read_candidates(config: PipelineConfig) -> tuple[list[src.Candidate], list[src.InvalidRow]]:
+    seen: set[str] = set()
+    items: list[src.Item] = []
+    s = config.sources
+    for path in s.clip_lists:
+        items += src.read_clip_list(path, license=s.license, seen=seen)
+    for path in s.id_lists:
+        items += src.read_id_list(path, license=s.license, seen=seen)
+    for path in s.url_lists:
+        items += src.read_url_list(path, license=s.license, seen=seen)
+    for path in s.directories:
+        items += src.scan_directory(path, license=s.license, seen=seen)
+    candidates = [i for i in items if isinstance(i, src.Candidate)]
+    invalid = [i for i in items if isinstance(i, src.InvalidRow)]
+    return candidates, invalid
+
+
+def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | None = None) -> RunResult:
+    """Run (or resume) the whole curation into `config.output`."""
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    _write_atomic(output / "config.yaml", config_to_yaml(config))
+    candidates, invalid = read_candidates(config)
+    if not candidates:
+        raise ValueError(f"no valid candidates in the configured sources ({len(invalid)} rows rejected)")
+    stages = stages if stages is not None else build_stages(config)
+    results = run_tasks(stages, candidates, output, ScoredWriter(), config.executor, progress)
+    counts = _sum_counts(stages, results)
+    reasons = sum((r.reasons for r in results), Counter())
+    reasons.update(f"read:{row.reason}" for row in invalid)
+    scored = read_task_tables(output, results, "scored")
+    outcome = _filter(config, scored, output, results)
+    summary = _summary(config, stages, counts, invalid, candidates, outcome)
+    _write_outputs(output, outcome, results, invalid, summary, counts, reasons)
+    return RunResult(output, summary, counts, reasons)
+
+
+def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
+    calibrated = None
+    if config.filter.mode == "calibrated":
+        from curation.calibrate import calibrated_thresholds
+
+        calibrated = calibrated_thresholds(read_task_tables(output, results, "vectors"), scored, config.filter)
+    outcome = apply_filters(scored, config.filter.thresholds(calibrated), sync_flags(scored, config.filter))
+    if config.filter.sync_max_offset_s is not None:
+        outcome.thresholds["sync max |offset| s"] = config.filter.sync_max_offset_s
+        outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence
+    return outcome
+
+
+def _sum_counts(stages: list[Stage], results: list[TaskResult]) -> dict[str, StageCounts]:
+    counts = {stage.name: StageCounts() for stage in stages}
+    for result in results:
+        for name, c in result.counts.items():
+            counts[name].add(c)
+    return counts
+
+
+def _summary(config, stages, counts, invalid, candidates, outcome: FilterOutcome) -> RunSummary:
+    models: dict[str, str] = {}
+    for stage in stages:
+        models.update(stage.describe())
+    retention = [RetentionRow("read inputs", len(candidates) + len(invalid), len(candidates), len(invalid))]
+    retention += [RetentionRow(name, c.inputs, c.outputs, c.failures) for name, c in counts.items()]
+    retention += outcome.retention
+    random = any("random weights" in value for value in models.values())
+    notes = []
+    if random:
+        notes.append("Scores come from randomly initialised models: they test the pipeline, not the data.")
+    return RunSummary(
+        filter_mode=config.filter.mode,
+        normalization=NORMALIZATION,
+        thresholds=outcome.thresholds,
+        skipped_filters=outcome.skipped,
+        retention=retention,
+        models=models,
+        random_weights=random,
+        notes=notes,
+    )
+
+
+def _write_outputs(output, outcome, results, invalid, summary, counts, reasons) -> None:
+    records = outcome.table.select(CONFIGS["candidates"].column_names).cast(CONFIGS["candidates"].arrow_schema)
+    _write_parquet(output / "records.parquet", records)
+    vectors = read_task_tables(output, results, "vectors")
+    embeddings = pa.table(
+        {
+            "clip_id": vectors.column("clip_id"),
+            "text_embedding": vectors.column("text").cast(pa.list_(pa.float16())),
+            "audio_embedding": vectors.column("audio").cast(pa.list_(pa.float16())),
+            "visual_embedding": vectors.column("visual").cast(pa.list_(pa.float16())),
+            "embedding_model": pa.array([summary.models.get("embedder", "")] * vectors.num_rows, pa.string()),
+        },
+        schema=CONFIGS["embeddings"].arrow_schema,
+    )
+    _write_parquet(output / "embeddings.parquet", embeddings)
+    errors = read_task_tables(output, results, "errors")
+    read_errors = pa.Table.from_pylist(
+        [{"clip_id": None, "stage": "read", "reason": r.reason, "detail": f"{r.path}:{r.line_no}: {r.detail or r.raw}"}
+         for r in invalid],
+        schema=ERROR_SCHEMA,
+    )
+    _write_parquet(output / "errors.parquet", pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)]))
+    _write_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
+    stats = {"stages": {name: vars(c) for name, c in counts.items()}, "failure_reasons": dict(sorted(reasons.items())),
+             "retention": [vars(r) for r in summary.retention]}
+    _write_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
+
+
+def _write_parquet(path: Path, table: pa.Table) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+__all__ = ["PipelineConfig", "RunResult", "build_stages", "curate", "read_candidates"]

@@ -1,0 +1,47 @@
+"""The unit that flows through the pipeline: one clip, its transient media and its output columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from curation.sources import Candidate
+
+
+@dataclass
+class ClipRecord:
+    """A candidate clip on its way through the stages.
+
+    `columns` holds values of the published schema (captions, scores, labels); `media` and `embeddings`
+    hold transient arrays that are dropped when the record is written.
+    """
+
+    candidate: Candidate
+    media_path: str | None = None  # the fetched (or local) file to decode
+    media_offset: float = 0.0  # where the fetched file starts in the source video (section downloads)
+    frames: np.ndarray | None = None  # uint8 (10, 224, 224, 3)
+    audio: np.ndarray | None = None  # float32 (160000,) 16 kHz mono
+    motion: np.ndarray | None = None  # float32 visual-change envelope
+    motion_fps: float = 0.0
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+    columns: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def clip_id(self) -> str:
+        return self.candidate.clip_id
+
+    def release_media(self) -> None:
+        """Free decoded arrays once no later stage needs them (memory stays flat per task)."""
+        self.frames = self.audio = self.motion = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A clip that left the pipeline: recorded in the errors table with the stage and the reason."""
+
+    clip_id: str
+    stage: str
+    reason: str
+    detail: str = ""

@@ -1,0 +1,56 @@
+"""The stage contract: a small unit over batches of clip records that declares what it needs.
+
+Like datatrove's PipelineStep, a stage is a plain object; unlike it, it works on batches so model
+stages can batch their forward passes. `setup()` runs once per worker process (model loading), so a
+stage object is cheap to build and to pickle into workers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from curation.errors import ClipError
+from curation.record import ClipRecord, Failure
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one worker running the stage needs; an executor uses it to place and size workers."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_gb: float = 0.5
+    model: str | None = None  # the model the stage loads once per process
+
+
+class Stage(ABC):
+    name: str = "stage"
+    resources: Resources = Resources()
+
+    def setup(self) -> None:
+        """Load models or open clients; called once per worker process before the first batch."""
+
+    @abstractmethod
+    def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
+        """Yield the records that go on (possibly more than came in) and a Failure for each that does not."""
+
+    def describe(self) -> dict[str, str]:
+        """Provenance for the run summary: role -> model or method."""
+        return {}
+
+
+class PerClipStage(Stage):
+    """A stage whose work is independent per clip; a ClipError becomes that clip's Failure."""
+
+    def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
+        for record in batch:
+            try:
+                yield from self.process_one(record)
+            except ClipError as error:
+                yield Failure(record.clip_id, self.name, error.reason, error.detail)
+
+    @abstractmethod
+    def process_one(self, record: ClipRecord) -> Iterable[ClipRecord]:
+        """Yield the record (or the clips cut from it); raise ClipError to drop it with a reason."""

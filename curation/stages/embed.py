@@ -1,0 +1,57 @@
+"""Embed: audio (whole clip and per second), frames and caption into the joint space (ImageBind)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+import numpy as np
+
+from curation.embed import Embedder, EmbedderConfig, build_embedder
+from curation.record import ClipRecord, Failure
+from curation.stage import Resources, Stage
+
+
+@functools.lru_cache(maxsize=2)
+def shared_embedder(config: EmbedderConfig) -> Embedder:
+    """One model per process, shared by every stage that embeds (embed, categorise)."""
+    return build_embedder(config)
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+class EmbedStage(Stage):
+    name = "embed"
+
+    def __init__(self, config: EmbedderConfig, window_s: float = 2.0, hop_s: float = 1.0) -> None:
+        self.config, self.window_s, self.hop_s = config, window_s, hop_s
+        self.resources = Resources(cpus=1.0, gpus=0.0, memory_gb=6.0 if config.variant == "huge" else 0.5,
+                                   model=f"{config.backend}-{config.variant}")
+        self.embedder: Embedder | None = None
+
+    def setup(self) -> None:
+        self.embedder = shared_embedder(self.config)
+
+    def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
+        embedder = self.embedder or shared_embedder(self.config)
+        n, steps = len(batch), batch[0].frames.shape[0]
+        audio = np.stack([r.audio for r in batch])
+        audio_clip = embedder.embed_audio(audio)
+        audio_sec = embedder.embed_audio_per_second(audio, self.window_s, self.hop_s)
+        frames = embedder.embed_frames(np.concatenate([r.frames for r in batch])).reshape(n, steps, -1)
+        visual = unit(frames.mean(axis=1))
+        captioned = [i for i, r in enumerate(batch) if r.columns.get("caption")]
+        text = embedder.embed_text([batch[i].columns["caption"] for i in captioned]) if captioned else None
+        for i, record in enumerate(batch):
+            record.embeddings = {"audio": audio_clip[i], "audio_sec": audio_sec[i], "visual": visual[i],
+                                 "visual_sec": frames[i]}
+        for row, i in enumerate(captioned):
+            batch[i].embeddings["text"] = text[row]
+        return batch
+
+    def describe(self) -> dict[str, str]:
+        embedder = self.embedder or shared_embedder(self.config)
+        random = " (random weights)" if embedder.random_weights else ""
+        return {"embedder": f"{embedder.name}{random}"}

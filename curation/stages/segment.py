@@ -1,0 +1,45 @@
+"""Segment: cut whole videos (candidates without an end time) into 10 s clips; keep given timestamps."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from curation.media.decode import probe
+from curation.media.segment import fixed_windows, shot_aware_clips
+from curation.record import ClipRecord
+from curation.sources import clip_id
+from curation.stage import PerClipStage, Resources
+
+
+class SegmentStage(PerClipStage):
+    name = "segment"
+    resources = Resources(cpus=1.0)
+
+    def __init__(self, mode: str = "shots", clip_seconds: float = 10.0, max_clips: int = 3, detector: str = "auto"):
+        if mode not in ("shots", "fixed"):
+            raise ValueError(f"segment mode must be 'shots' or 'fixed', got {mode!r}")
+        self.mode, self.clip_seconds, self.max_clips, self.detector = mode, clip_seconds, max_clips, detector
+
+    def process_one(self, record: ClipRecord) -> Iterable[ClipRecord]:
+        if record.candidate.end_time is not None:
+            yield record
+            return
+        if self.mode == "shots":
+            windows = [(w.start, w.end) for w in shot_aware_clips(
+                record.media_path, self.clip_seconds, self.max_clips, self.detector)]
+        else:
+            windows = fixed_windows(probe(record.media_path).duration, self.clip_seconds, max_clips=self.max_clips)
+        for start, end in windows:
+            start = round(start, 3)
+            candidate = dataclasses.replace(
+                record.candidate,
+                clip_id=clip_id(record.candidate.video_id, start),
+                start_time=start,
+                end_time=round(start + self.clip_seconds, 3),
+            )
+            yield ClipRecord(candidate, media_path=record.media_path, media_offset=record.media_offset)
+
+    def describe(self) -> dict[str, str]:
+        how = f"shot-aware, up to {self.max_clips} non-redundant clips" if self.mode == "shots" else "fixed windows"
+        return {"segmentation": f"{how} of {self.clip_seconds:g} s per video"}

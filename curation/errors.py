@@ -9,7 +9,9 @@ class ClipError(Exception):
     ``detail`` is free text for humans (file, position, decoder message).
     Reasons in use: ``missing_audio``, ``missing_video``, ``too_short``, ``corrupt``, ``not_video``,
     ``empty_file``, ``frame_too_large``, ``invalid_video_id``, ``unsafe_path``, ``http_404``, ``http_5xx``,
-    ``http_error``, ``timeout``, ``download_failed``, ``caption_failed``, ``empty_caption``.
+    ``http_error``, ``blocked`` (403 / bot check), ``rate_limited`` (429 after retries), ``missing_file``,
+    ``timeout``, ``download_failed``, ``caption_failed``, ``empty_caption``; input rows: ``malformed_row``,
+    ``duplicate``.
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -1,0 +1,133 @@
+"""The curation pipeline end to end on real generated mp4 files, resume after kill -9, and bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curation.config import load_config
+from curation.demo import run_demo
+from curation.media.synthetic import make_bad_inputs, make_corpus
+from curation.pipeline import curate
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["embed.variant=tiny", "segment.mode=fixed", "filter.mode=none", "executor.clips_per_task=3"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result, dataset = run_demo(out, per_variant=1, progress=False)
+    return result, dataset
+
+
+def _by_file(records_path: Path) -> dict[str, dict]:
+    return {Path(r["url"]).name: r for r in pq.read_table(records_path).to_pylist()}
+
+
+def test_demo_keeps_synced_clips_and_rejects_shifted_or_mismatched(demo):
+    result, _ = demo
+    table = pq.read_table(result.output / "records.parquet").to_pylist()
+    assert len(table) == 12  # 6 variants x 2 sources (folder + local HTTP through yt-dlp)
+    for row in table:
+        variant = Path(row["url"]).name.rsplit("_", 1)[0]
+        assert row["kept"] is (variant == "sync"), (variant, row["av_offset_s"], row["av_offset_confidence"])
+        if variant == "audio_late":
+            assert row["av_offset_s"] == pytest.approx(0.4, abs=0.08)
+        if variant == "audio_early":
+            assert row["av_offset_s"] == pytest.approx(-0.25, abs=0.08)
+    assert {row["source"] for row in table} == {"local", "url"}
+
+
+def test_demo_records_every_score_and_label(demo):
+    result, _ = demo
+    for row in pq.read_table(result.output / "records.parquet").to_pylist():
+        for column in ("sim_av_instance", "sim_av_temporal", "temporal_contrast", "category_confidence"):
+            assert row[column] is not None and -1.0 <= row[column] <= 1.0
+        assert row["sim_text_audio"] is None  # no captioner in the demo: nothing is faked
+        assert row["category"] in {"music", "nature", "speech", "vehicles", "sports", "others"}
+    embeddings = pq.read_table(result.output / "embeddings.parquet")
+    assert embeddings.num_rows == 12
+
+
+def test_demo_run_summary_is_honest(demo):
+    result, dataset = demo
+    assert result.summary.random_weights
+    assert "language" in result.summary.skipped_filters
+    stages = [row.stage for row in result.summary.retention]
+    assert stages[:8] == ["read inputs", "fetch", "segment", "decode", "embed", "score", "categorise", "sync filter"]
+    card = (dataset / "README.md").read_text()
+    assert "Random-weight models" in card
+    assert "| sync filter | 12 | 2 | 0 | 16.7% | 16.7% |" in card
+    assert (result.output / "config.yaml").read_text().count("variant: tiny") == 1
+
+
+def test_rerun_skips_finished_tasks(demo):
+    result, _ = demo
+    before = (result.output / "records.parquet").read_bytes()
+    config = load_config(result.output / "config.yaml")
+    started = time.perf_counter()
+    again = curate(config, progress=False)
+    assert time.perf_counter() - started < 30
+    assert (again.output / "records.parquet").read_bytes() == before
+
+
+def _curate_cmd(out: Path, corpus: Path) -> list[str]:
+    args = ["curate", "--output", str(out), "--set", f"sources.directories=[{corpus}]", *sum((["--set", o] for o in TINY), [])]
+    return [sys.executable, "-c", f"import sys, acav1m; sys.exit(acav1m.main({args!r}))"]
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, 2, seed=5)  # 12 clips -> 4 tasks of 3
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    clean = tmp_path / "clean"
+    subprocess.run(_curate_cmd(clean, corpus), check=True, env=env, cwd=ROOT, capture_output=True, timeout=600)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_curate_cmd(killed, corpus), env=env, cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (killed / "tasks" / "00001").is_dir() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (killed / "records.parquet").exists(), "the run must have been killed before it finished"
+    finished = sorted(p.name for p in (killed / "tasks").iterdir())
+    assert "00001" in finished and len([p for p in finished if "." not in p]) < 4
+
+    subprocess.run(_curate_cmd(killed, corpus), check=True, env=env, cwd=ROOT, capture_output=True, timeout=600)
+    for name in ("records.parquet", "embeddings.parquet", "errors.parquet"):
+        assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
+    assert not list((killed / "tasks").glob("*.partial"))
+
+
+def test_bad_inputs_are_recorded_and_the_run_completes(tmp_path):
+    corpus = tmp_path / "corpus"
+    bad = make_bad_inputs(corpus)
+    for name, (path, reason) in bad.items():
+        if path.suffix != ".mp4":  # e.g. audio_only.m4a: the folder scan reads video extensions only
+            bad[name] = (path.rename(path.with_suffix(".mp4")), reason)
+    make_corpus(corpus / "good", 1, seed=3)
+    clip_list = tmp_path / "clips.csv"
+    clip_list.write_text("videoID,start,end\nshort,0,10\n../../etc/passwd,0,10\nabcdefghijk,x,10\nabcdefghijk,5\n")
+    config = load_config(None, [f"output={tmp_path / 'run'}", f"sources.directories=[{corpus}]",
+                                f"sources.clip_lists=[{clip_list}]", *TINY])
+    result = curate(config, progress=False)
+    errors = pq.read_table(result.output / "errors.parquet").to_pylist()
+    records = pq.read_table(result.output / "records.parquet").to_pylist()
+    assert len(records) == 6  # every good clip is in the output
+    read_errors = [e for e in errors if e["stage"] == "read"]
+    assert len(read_errors) == 4 and {e["reason"] for e in read_errors} <= {"invalid_video_id", "malformed_row", "unsafe_path"}
+    by_reason = {e["reason"] for e in errors if e["stage"] != "read"}
+    for name, (path, reason) in bad.items():
+        assert reason in by_reason, (name, reason, by_reason)
+    for error in errors:
+        assert error["reason"] and error["stage"]

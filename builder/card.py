@@ -115,6 +115,24 @@ def _filters_section(run: RunSummary) -> str:
         lines += [f"| {name} | {value:.3f} |" for name, value in run.thresholds.items()]
     for name, why in run.skipped_filters.items():
         lines.append(f"\n- The **{name}** filter was skipped: {why}")
+    calibration = run.extra.get("calibration")
+    if calibration:
+        lines += [
+            "",
+            "Calibrated thresholds (AVSET-10M): each score's null distribution comes from deliberately mismatched "
+            "pairs of this run's clips; threshold = null mean + k sigma (raw cosine). The false-correspondence "
+            "rate (FCR) of the clips kept by that score alone is estimated from the null tail.",
+            "",
+            "| score | null pairs | null mean | null std | threshold (cos) | normalised | kept | est. FCR |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for column, fit in calibration.items():
+            fcr = fit["fcr"]
+            lines.append(
+                f"| `{column}` | {fit['n_pairs']} | {fit['null_mean']:.3f} | {fit['null_std']:.3f} | "
+                f"{fit['threshold']:.3f} | {fit['threshold_normalised']:.3f} | {fcr['n_kept']}/{fcr['n_candidates']} | "
+                f"{fcr['fcr']:.1%} |"
+            )
     return "\n".join(lines)
 
 

@@ -45,6 +45,7 @@ class FilterConfig:
     sync_min_confidence: float = 0.3
     calibration_k: float = 3.0  # AVSET: mean + 3 sigma of the mismatched-pair scores
     calibration_pairs: int = 10_000
+    calibration_clips: int = 20_000  # clips sampled to draw the mismatched pairs from
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -52,6 +53,7 @@ class FilterConfig:
             raise ValueError(f"filter mode must be one of {MODES}, got {self.mode!r}")
 
     def thresholds(self, calibrated: dict[str, float] | None = None) -> dict[str, float]:
+        """Normalised thresholds keyed by filter name (or by score column, for per-score calibration)."""
         base = dict(PAPER_MODES.get(self.mode, {}))
         if self.mode == "calibrated":
             if calibrated is None:
@@ -81,6 +83,7 @@ class FilterOutcome:
     thresholds: dict[str, float]
     skipped: dict[str, str] = field(default_factory=dict)
     retention: list[RetentionRow] = field(default_factory=list)
+    report: dict = field(default_factory=dict)  # e.g. calibration null fits, for the run summary
 
 
 def apply_filters(table: pa.Table, thresholds: dict[str, float], extra_flags: dict[str, np.ndarray] | None = None) -> FilterOutcome:
@@ -89,7 +92,8 @@ def apply_filters(table: pa.Table, thresholds: dict[str, float], extra_flags: di
     outcome = FilterOutcome(table, thresholds)
     flags: dict[str, np.ndarray | None] = {}
     for name, columns in FILTER_SCORES.items():
-        if name not in thresholds:
+        limits = [thresholds.get(column, thresholds.get(name)) for column in columns]  # per column, else per filter
+        if any(limit is None for limit in limits):
             flags[name] = None
             outcome.skipped[name] = "no threshold configured (filter mode 'none')"
             continue
@@ -99,8 +103,8 @@ def apply_filters(table: pa.Table, thresholds: dict[str, float], extra_flags: di
             outcome.skipped[name] = f"no clip has {' / '.join(columns)} (no captioner configured)"
             continue
         passed = np.ones(n, dtype=bool)
-        for v in values:
-            passed &= ~np.isnan(v) & (normalise(v) >= thresholds[name])
+        for v, limit in zip(values, limits):
+            passed &= ~np.isnan(v) & (normalise(v) >= limit)
         flags[name] = passed
     for name, passed in (extra_flags or {}).items():
         flags[name] = passed

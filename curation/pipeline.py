@@ -140,14 +140,16 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
 
 
 def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
-    calibrated = None
+    calibrated, report = None, {}
     if config.filter.mode == "calibrated":
         from curation.calibrate import calibrated_thresholds
 
-        calibrated = calibrated_thresholds(read_task_tables(output, results, "vectors"), scored, config.filter)
+        vectors = read_task_tables(output, results, "vectors")
+        calibrated, report = calibrated_thresholds(vectors, scored, config.filter)
     outcome = apply_filters(scored, config.filter.thresholds(calibrated), sync_flags(scored, config.filter))
+    outcome.report = {"calibration": report} if report else {}
     if config.filter.sync_max_offset_s is not None:
-        outcome.thresholds["sync max |offset| s"] = config.filter.sync_max_offset_s
+        outcome.thresholds["sync max offset (s)"] = config.filter.sync_max_offset_s
         outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence
     return outcome
 
@@ -180,6 +182,7 @@ def _summary(config, stages, counts, invalid, candidates, outcome: FilterOutcome
         models=models,
         random_weights=random,
         notes=notes,
+        extra=outcome.report,
     )
 
 

@@ -29,19 +29,12 @@ def _child(code: str) -> dict:
 
 
 GENERATE = """
-import json, sys, pyarrow as pa, pyarrow.parquet as pq
-from builder.sample import sample_records
+import json, pyarrow.parquet as pq
+from builder.sample import sample_batches
 from builder.schema import CONFIGS
-schema = CONFIGS["candidates"].arrow_schema
-rows, path = int(sys.argv[1]) if len(sys.argv) > 1 else {rows}, {path!r}
-writer = pq.ParquetWriter(path, schema, compression="zstd")
-chunk = []
-for row in sample_records(rows, seed=0):
-    chunk.append(row)
-    if len(chunk) == 50_000:
-        writer.write_table(pa.Table.from_pylist(chunk, schema=schema)); chunk = []
-if chunk:
-    writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+writer = pq.ParquetWriter({path!r}, CONFIGS["candidates"].arrow_schema, compression="zstd")
+for table in sample_batches({rows}, seed=0):
+    writer.write_table(table)
 writer.close()
 print(json.dumps({{}}))
 """

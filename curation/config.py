@@ -68,6 +68,14 @@ class CaptionSettings:
 
 
 @dataclass
+class MediaSettings:
+    """Write `media.parquet` (the `media` config) for kept clips whose licence allows redistribution."""
+
+    enabled: bool = False
+    licenses: list[str] = field(default_factory=lambda: ["cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0", "public-domain"])
+
+
+@dataclass
 class PipelineConfig:
     output: str = "out/curate"
     sources: SourceConfig = field(default_factory=SourceConfig)
@@ -79,6 +87,7 @@ class PipelineConfig:
     categorise: CategoriseSettings = field(default_factory=CategoriseSettings)
     filter: FilterConfig = field(default_factory=FilterConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    media: MediaSettings = field(default_factory=MediaSettings)
 
 
 def _build(cls: type, data: Any, path: str) -> Any:

@@ -31,6 +31,7 @@ DEMO_OVERRIDES = (
     "filter.sync_max_offset_s=0.15",
     "filter.sync_min_confidence=0.3",
     "executor.clips_per_task=8",
+    "media.enabled=true",  # the generated corpus is ours to redistribute (cc-by-4.0)
 )
 
 
@@ -76,7 +77,9 @@ def run_demo(out: str | Path = "out/demo", per_variant: int = 2, seed: int = 0, 
         sources="A generated corpus of flash/beep mp4 files (acav1m.curation.media.synthetic); no real video.",
         run=result.summary,
     )
+    media = result.output / "media.parquet"
     dataset = build_dataset(out / "acav1m", result.output / "records.parquet",
-                            embeddings=result.output / "embeddings.parquet", release=release).out_dir
+                            embeddings=result.output / "embeddings.parquet",
+                            media=media if media.exists() else None, release=release).out_dir
     verify_dataset(dataset)
     return result, dataset

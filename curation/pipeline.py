@@ -3,6 +3,7 @@
 Outputs in `config.output`:
 - `records.parquet`   every scored candidate with flags (the `candidates` config; `acav1m build` input)
 - `embeddings.parquet` float16 vectors per clip (the `embeddings` config)
+- `media.parquet`     FLAC audio + mp4 of kept clips with a redistributable licence (when enabled)
 - `errors.parquet`    every rejected input row or clip: clip id, stage, reason, detail
 - `run.json`          thresholds, retention per stage, models (the card's RunSummary)
 - `stats.json`        per-stage counts and failure reasons; `config.yaml` the effective config
@@ -37,6 +38,8 @@ VECTOR_SCHEMA = pa.schema(
     [("clip_id", pa.string())]
     + [(name, pa.list_(pa.float32())) for name in ("audio", "visual", "text", "audio_sec", "visual_sec")]
 )
+
+MEDIA_REF_SCHEMA = pa.schema([("clip_id", pa.string()), ("media_path", pa.string()), ("media_offset", pa.float64())])
 
 
 def build_stages(config: PipelineConfig) -> list[Stage]:
@@ -74,7 +77,7 @@ class ScoredWriter(TaskWriter):
     """Per task: the schema columns of every finished clip, and its float32 vectors for global steps."""
 
     def schemas(self) -> dict[str, pa.Schema]:
-        return {"scored": CONFIGS["default"].arrow_schema, "vectors": VECTOR_SCHEMA}
+        return {"scored": CONFIGS["default"].arrow_schema, "vectors": VECTOR_SCHEMA, "media_refs": MEDIA_REF_SCHEMA}
 
     def rows(self, record: ClipRecord) -> dict[str, dict]:
         c = record.candidate
@@ -85,7 +88,8 @@ class ScoredWriter(TaskWriter):
         e = record.embeddings
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
         vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})
-        return {"scored": row, "vectors": vectors}
+        media = {"clip_id": c.clip_id, "media_path": record.media_path, "media_offset": record.media_offset}
+        return {"scored": row, "vectors": vectors, "media_refs": media}
 
 
 @dataclass
@@ -136,6 +140,8 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
     outcome = _filter(config, scored, output, results)
     summary = _summary(config, stages, counts, invalid, candidates, outcome)
     _write_outputs(output, outcome, results, invalid, summary, counts, reasons)
+    if config.media.enabled:
+        _write_media(output, outcome.table, read_task_tables(output, results, "media_refs"), config.media.licenses)
     return RunResult(output, summary, counts, reasons)
 
 
@@ -212,6 +218,32 @@ def _write_outputs(output, outcome, results, invalid, summary, counts, reasons) 
     stats = {"stages": {name: vars(c) for name, c in counts.items()}, "failure_reasons": dict(sorted(reasons.items())),
              "retention": [vars(r) for r in summary.retention]}
     _write_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
+
+
+def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list[str]) -> None:
+    """Re-decode and encode kept clips one at a time (memory stays at one clip) into media.parquet."""
+    from curation.media.decode import DecodeConfig, decode_clip
+    from curation.media.export import clip_mp4_bytes, flac_bytes
+
+    where = {r["clip_id"]: r for r in refs.to_pylist()}
+    schema = CONFIGS["media"].arrow_schema
+    tmp = output / "media.parquet.tmp"
+    rows: list[dict] = []
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for row in records.filter(records.column("kept")).to_pylist():
+            if row["license"] not in licenses:
+                continue
+            ref = where[row["clip_id"]]
+            start = row["start_time"] - ref["media_offset"]
+            clip = decode_clip(ref["media_path"], start, start + 10.0, DecodeConfig(motion=False))
+            rows.append({"clip_id": row["clip_id"], "audio": {"bytes": flac_bytes(clip.audio), "path": None},
+                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, start + 10.0, clip.audio),
+                                   "path": None}})
+            if len(rows) == 16:  # bounded memory; the builder regroups rows for publishing anyway
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                rows = []
+        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+    os.replace(tmp, output / "media.parquet")
 
 
 def _write_parquet(path: Path, table: pa.Table) -> None:

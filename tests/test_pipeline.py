@@ -69,6 +69,20 @@ def test_demo_run_summary_is_honest(demo):
     assert (result.output / "config.yaml").read_text().count("variant: tiny") == 1
 
 
+def test_demo_publishes_media_that_streams_and_decodes(demo):
+    import datasets
+
+    _, dataset = demo
+    media = datasets.load_dataset(str(dataset), "media", split="train", streaming=True)
+    rows = list(media)
+    kept = datasets.load_dataset(str(dataset), split="train", streaming=True)
+    assert {r["clip_id"] for r in rows} == {r["clip_id"] for r in kept}
+    samples = rows[0]["audio"].get_all_samples()
+    assert samples.sample_rate == 16_000 and samples.data.shape == (1, 160_000)
+    video = rows[0]["video"]
+    assert video.metadata.num_frames == 250 and abs(video.metadata.duration_seconds - 10.0) < 0.1
+
+
 def test_rerun_skips_finished_tasks(demo):
     result, _ = demo
     before = (result.output / "records.parquet").read_bytes()

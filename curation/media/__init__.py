@@ -1,0 +1,1 @@
+"""Media handling: decoding clips, planning segments, and synthetic test media."""

@@ -114,7 +114,7 @@ class _Build:
         with tqdm(desc=f"build {main.name}", unit="rows", disable=not self.progress) as bar:
             for batch in _validated(itertools.chain([first], batches), main):
                 checker.check(batch)
-                splits = [split_of(v, self.release.test_fraction) for v in batch.column("video_id").to_pylist()]
+                splits = self._splits(batch.column("video_id"))
                 self._write(main, writers[main.name], batch, splits)
                 if has_flags:
                     kept = pc.fill_null(batch.column("kept"), False)
@@ -144,10 +144,16 @@ class _Build:
             if unknown is not None:
                 raise SchemaError(f"{clip_ids[unknown]} is not among the records", first_row + unknown, "clip_id")
             first_row += batch.num_rows
-            splits = [split_of(video_id_of(c), self.release.test_fraction) for c in clip_ids.to_pylist()]
+            splits = self._splits(pa.array([video_id_of(c) for c in clip_ids.to_pylist()]))
             self._write(schema, writers, batch, splits)
         checker.finish()
         self._close(schema, writers)
+
+    def _splits(self, video_ids: pa.Array) -> list[str]:
+        """Split per row, hashing each distinct video of the batch once."""
+        encoded = video_ids.dictionary_encode()
+        names = [split_of(v, self.release.test_fraction) for v in encoded.dictionary.to_pylist()]
+        return [names[i] for i in encoded.indices.to_numpy()]
 
     def _writers(self, schema: ConfigSchema) -> dict[str, ShardedSplitWriter]:
         directory = self.staging / schema.data_dir

@@ -141,12 +141,17 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Pi
     return _build(PipelineConfig, data, "")
 
 
+SECRET_KEYS = ("api_key", "token", "password")
+
+
 def config_to_yaml(config: PipelineConfig) -> str:
+    """The effective config as saved with a run; secrets given inline are redacted, never written."""
+
     def plain(value: Any) -> Any:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
+            return {k: "<redacted>" if any(s in str(k) for s in SECRET_KEYS) and v else plain(v) for k, v in value.items()}
         if isinstance(value, list):
             return [plain(v) for v in value]
         return value

@@ -56,6 +56,7 @@ class TaskResult:
     index: int
     counts: dict[str, StageCounts] = field(default_factory=dict)
     reasons: Counter = field(default_factory=Counter)  # "stage:reason" -> clips
+    stage_stats: dict[str, dict] = field(default_factory=dict)  # stage -> counters spent on this task
 
 
 class TaskWriter(ABC):
@@ -125,6 +126,7 @@ def _run_task(
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     result = TaskResult(index, {stage.name: StageCounts() for stage in stages})
+    before = {stage.name: stage.stats() for stage in stages}
     tables: dict[str, list[dict]] = {name: [] for name in writer.schemas()}
     errors: list[dict] = []
     for start in range(0, len(chunk), batch_size):
@@ -132,6 +134,10 @@ def _run_task(
         for record in _through(stages, batch, result, errors):
             for name, row in writer.rows(record).items():
                 tables[name].append(row)
+    for stage in stages:
+        spent = counter_delta(before[stage.name], stage.stats())
+        if spent:
+            result.stage_stats[stage.name] = spent
     for name, schema in writer.schemas().items():
         pq.write_table(pa.Table.from_pylist(tables[name], schema=schema), partial / f"{name}.parquet")
     pq.write_table(pa.Table.from_pylist(errors, schema=ERROR_SCHEMA), partial / "errors.parquet")
@@ -168,14 +174,35 @@ def _result_to_json(result: TaskResult) -> dict:
         "index": result.index,
         "counts": {name: vars(c) for name, c in result.counts.items()},
         "reasons": dict(result.reasons),
+        "stage_stats": result.stage_stats,
     }
 
 
 def load_task_result(output: Path, index: int) -> TaskResult:
     data = json.loads((task_dir(output, index) / "stats.json").read_text())
     return TaskResult(
-        data["index"], {name: StageCounts(**c) for name, c in data["counts"].items()}, Counter(data["reasons"])
+        data["index"], {name: StageCounts(**c) for name, c in data["counts"].items()}, Counter(data["reasons"]),
+        data.get("stage_stats", {}),
     )
+
+
+def counter_delta(before: dict, after: dict) -> dict:
+    """Numeric leaves of `after` minus `before` (nested dicts), dropping zeros."""
+    delta = {}
+    for key, value in after.items():
+        if isinstance(value, dict):
+            inner = counter_delta(before.get(key, {}), value)
+            if inner:
+                delta[key] = inner
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value != before.get(key, 0):
+            delta[key] = value - before.get(key, 0)
+    return delta
+
+
+def counter_sum(total: dict, more: dict) -> dict:
+    for key, value in more.items():
+        total[key] = counter_sum(total.get(key, {}), value) if isinstance(value, dict) else total.get(key, 0) + value
+    return total
 
 
 def read_task_tables(output: Path, results: Sequence[TaskResult], name: str) -> pa.Table:

@@ -26,7 +26,9 @@ from builder.release import RetentionRow, RunSummary
 from builder.schema import CONFIGS
 from curation import sources as src
 from curation.config import PipelineConfig, config_to_yaml
-from curation.executor import ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, read_task_tables, run_tasks
+from curation.executor import (
+    ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
+)
 from curation.fetch import FetchConfig
 from curation.filters import NORMALIZATION, FilterOutcome, apply_filters, sync_flags
 from curation.record import ClipRecord
@@ -215,8 +217,11 @@ def _write_outputs(output, outcome, results, invalid, summary, counts, reasons) 
     )
     _write_parquet(output / "errors.parquet", pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)]))
     _write_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
+    stage_stats: dict = {}
+    for result in results:
+        counter_sum(stage_stats, result.stage_stats)
     stats = {"stages": {name: vars(c) for name, c in counts.items()}, "failure_reasons": dict(sorted(reasons.items())),
-             "retention": [vars(r) for r in summary.retention]}
+             "retention": [vars(r) for r in summary.retention], "stage_stats": stage_stats}
     _write_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from curation.errors import ClipError
 from curation.record import ClipRecord, Failure
@@ -38,6 +39,10 @@ class Stage(ABC):
 
     def describe(self) -> dict[str, str]:
         """Provenance for the run summary: role -> model or method."""
+        return {}
+
+    def stats(self) -> dict[str, Any]:
+        """Cumulative counters of this process (e.g. cache hits, API tokens); the executor keeps per-task deltas."""
         return {}
 
 

@@ -98,8 +98,8 @@ class DecodedClip:
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read the container header. Raises ClipError (empty_file, not_video, corrupt) if it cannot be opened."""
-    with _open(Path(path)) as container:
-        return _media_info(container, _video_stream(container), _audio_stream(container))
+    with open_media(Path(path)) as container:
+        return _media_info(container, video_stream(container), _audio_stream(container))
 
 
 def decode_clip(
@@ -114,8 +114,8 @@ def decode_clip(
     if not math.isclose(end - start, config.clip_seconds, abs_tol=1e-6):
         raise ValueError(f"clip [{start}, {end}) is not {config.clip_seconds} s long")
     path = Path(path)
-    with _open(path) as container:
-        video, audio = _video_stream(container), _audio_stream(container)
+    with open_media(path) as container:
+        video, audio = video_stream(container), _audio_stream(container)
         if video is None:
             raise ClipError("missing_video", f"{path}: no video stream")
         if audio is None:
@@ -140,7 +140,7 @@ _ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 _MAGIC = (b"\x1a\x45\xdf\xa3", b"RIFF", b"OggS", b"FLV", b"fLaC", b"ID3", b"\x00\x00\x01\xba")
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def open_media(path: Path) -> av.container.InputContainer:
     if path.stat().st_size == 0:
         raise ClipError("empty_file", f"{path}: 0 bytes")
     try:
@@ -157,7 +157,7 @@ def _looks_like_media(path: Path) -> bool:
     return head[4:8] in _ISO_BOXES or head.startswith(_MAGIC) or is_ts
 
 
-def _video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
     """The first real video stream; cover art in audio files is a 'video' stream too, and is skipped."""
     attached = av.stream.Disposition.attached_pic
     return next((s for s in container.streams.video if not s.disposition & attached), None)

@@ -22,7 +22,7 @@ import av.filter
 import numpy as np
 
 from curation.errors import ClipError
-from curation.media.decode import _open, _video_stream
+from curation.media.decode import open_media, video_stream
 
 if TYPE_CHECKING:
     import torch
@@ -276,8 +276,8 @@ def scan_video(
     first = last = None
     next_sample = -math.inf
     path = Path(path)
-    with _open(path) as container:
-        stream = _video_stream(container)
+    with open_media(path) as container:
+        stream = video_stream(container)
         if stream is None:
             raise ClipError("missing_video", f"{path}: no video stream")
         stream.codec_context.thread_count = threads

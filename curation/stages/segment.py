@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 
+from curation.errors import ClipError
 from curation.media.decode import probe
 from curation.media.segment import fixed_windows, shot_aware_clips
 from curation.record import ClipRecord
@@ -29,7 +31,10 @@ class SegmentStage(PerClipStage):
             windows = [(w.start, w.end) for w in shot_aware_clips(
                 record.media_path, self.clip_seconds, self.max_clips, self.detector)]
         else:
-            windows = fixed_windows(probe(record.media_path).duration, self.clip_seconds, max_clips=self.max_clips)
+            duration = probe(record.media_path).duration
+            if not math.isfinite(duration):
+                raise ClipError("corrupt", f"{record.media_path}: the container does not state its duration")
+            windows = fixed_windows(duration, self.clip_seconds, max_clips=self.max_clips)
         for start, end in windows:
             start = round(start, 3)
             candidate = dataclasses.replace(

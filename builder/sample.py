@@ -68,6 +68,8 @@ def _chunk(rng: np.random.Generator, seed: int, first: int, n: int, clips_per_vi
         "music_ratio": rng.uniform(0, 1, n).astype(np.float32),
         "voiceover": np.zeros(n, dtype=bool),
         "needs_separation": np.zeros(n, dtype=bool),
+        "sim_av_instance_separated": pa.nulls(n, pa.float32()),
+        "sim_av_temporal_separated": pa.nulls(n, pa.float32()),
         "source": ["generated"] * n,
         "license": ["cc-by-4.0"] * n,
         "pass_language": none,

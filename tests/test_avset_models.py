@@ -1,0 +1,120 @@
+"""The model-backed tagger and separator, built from tiny random configs of the genuine classes.
+
+Random weights prove the plumbing (label grouping, shapes, loading from local files only), never quality.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curation.avset.voiceover import AstTagger, assess_voiceover, audioset_groups
+
+LABELS = {
+    0: "Speech",
+    1: "Male speech, man speaking",
+    2: "Music",
+    3: "Guitar",
+    4: "Female singing",
+    5: "Dog",
+    6: "Waterfall",
+    7: "Silence",
+    8: "Inside, small room",
+}
+
+
+def test_audioset_groups_follow_the_ontology():
+    groups = audioset_groups()
+    assert len(groups.speech) == 8
+    assert {"guitar", "cowbell", "choir", "background music", "scary music", "song"} <= groups.music
+    assert "female singing" in groups.music  # singing is merged into music for the rule
+    assert groups.group_of("Male_speech,_man_speaking") == "speech"
+    assert groups.group_of("Silence") == "not_a_source"
+    assert groups.group_of("Hubbub, speech noise, speech babble") == "not_a_source"
+    assert groups.group_of("Dog") == groups.group_of("Beep, bleep") == "other"
+    assert groups.group_of("Laughter") == "other"  # human sound, but not in the Speech subtree
+
+
+@pytest.fixture(scope="module")
+def tiny_ast(tmp_path_factory):
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    torch.manual_seed(0)
+    config = transformers.ASTConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_length=1024,
+        num_mel_bins=128,
+        id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+    )
+    directory = tmp_path_factory.mktemp("tiny_ast")
+    transformers.ASTForAudioClassification(config).save_pretrained(directory)
+    transformers.ASTFeatureExtractor().save_pretrained(directory)
+    return directory
+
+
+# 128 mel bins over 257 FFT bins leave one empty filter; Kaldi's fbank (AST's training front end) does too.
+@pytest.mark.filterwarnings("ignore:At least one mel filter has all zero values")
+def test_ast_tagger_groups_label_probabilities(tiny_ast):
+    import torch
+
+    tagger = AstTagger.from_pretrained(tiny_ast, batch_size=2)
+    audio = np.random.default_rng(0).normal(0, 0.1, (3, 160_000)).astype(np.float32)
+    tags = tagger.tag(audio)
+    inputs = tagger.feature_extractor(list(audio), sampling_rate=16_000, return_tensors="pt")
+    with torch.no_grad():
+        probs = torch.sigmoid(tagger.model(**inputs).logits).numpy()
+    assert len(tags) == 3 and tags[0].tagger == f"ast:{tiny_ast.name}"
+    for row, tag in zip(probs, tags, strict=True):
+        assert tag.speech_ratio == pytest.approx(row[[0, 1]].max(), abs=1e-5)
+        assert tag.music_ratio == pytest.approx(row[[2, 3, 4]].max(), abs=1e-5)
+        assert tag.other_score == pytest.approx(row[[5, 6]].max(), abs=1e-5)  # Silence, room: not sources
+        assert tag.speech_segments == ()
+    decisions = assess_voiceover(tagger, audio)
+    assert all(d.tags.tagger == tagger.name for d in decisions)
+
+
+def test_ast_tagger_never_downloads(tmp_path):
+    pytest.importorskip("transformers")
+    with pytest.raises(FileNotFoundError, match="not available locally"):
+        AstTagger.from_pretrained(tmp_path / "no-such-checkpoint")
+    with pytest.raises(FileNotFoundError):
+        AstTagger.from_pretrained("MIT/ast-finetuned-audioset-10-10-0.4593-not-cached")
+
+
+def test_demucs_separator_loads_package_and_keeps_effect_stem(tmp_path):
+    pytest.importorskip("demucs")
+    import torch
+    from demucs.htdemucs import HTDemucs
+
+    from curation.avset.separation import DemucsSeparator
+    from curation.avset.voiceover import TagResult
+
+    torch.manual_seed(0)
+    kwargs = {
+        "sources": ["music", "effect", "dialog"],
+        "channels": 16,
+        "depth": 4,
+        "t_layers": 1,
+        "t_heads": 2,
+        "t_hidden_scale": 1.0,
+        "segment": 2,
+        "samplerate": 44_100,
+    }
+    model = HTDemucs(**kwargs)
+    path = tmp_path / "tiny_htdemucs.th"
+    torch.save({"klass": HTDemucs, "args": (), "kwargs": kwargs, "state": model.state_dict()}, path)
+
+    separator = DemucsSeparator.from_checkpoints([path])
+    audio = np.random.default_rng(1).normal(0, 0.1, 160_000).astype(np.float32)
+    out = separator.separate(audio, TagResult(0.5, 0.0, 0.1, "t"))
+    assert out.shape == (160_000,) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert separator.name == "demucs:HTDemucs"
+    with pytest.raises(ValueError, match="contain none of"):
+        DemucsSeparator([model], keep=("crowd",))
+    with pytest.raises(FileNotFoundError):
+        DemucsSeparator.from_checkpoints([tmp_path / "missing.th"])

@@ -197,7 +197,8 @@ def _peek_batches(records: Records) -> Iterator[pa.RecordBatch | pa.Table | list
         if not files:
             raise SchemaError(f"no Parquet files under {path}")
         for file in files:
-            yield from pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS)
+            # pre_buffer keeps every range it read cached for the file's lifetime: memory would grow with rows
+            yield from pq.ParquetFile(file, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS)
     else:
         iterator = iter(records)
         while chunk := list(itertools.islice(iterator, BATCH_ROWS)):

@@ -18,32 +18,18 @@ def build_roles(config: CaptionConfig) -> tuple[VideoCaptioner, AudioCaptioner, 
     if config.video_model is None or config.audio_model is None:
         raise ValueError("caption config has no video/audio model")
     runtime = pick_runtime(config.device, config.dtype)
+    shared = {"batch_size": config.batch_size, "hf_cache_dir": config.hf_cache_dir}
     video = VideoLlavaCaptioner(
-        config.video_model,
-        runtime,
-        num_frames=config.num_frames,
-        max_new_tokens=config.max_new_tokens,
-        batch_size=config.batch_size,
-        hf_cache_dir=config.hf_cache_dir,
+        config.video_model, runtime, num_frames=config.num_frames, max_new_tokens=config.max_new_tokens, **shared
     )
-    audio = Qwen2AudioCaptioner(
-        config.audio_model,
-        runtime,
-        max_new_tokens=config.max_new_tokens,
-        batch_size=config.batch_size,
-        hf_cache_dir=config.hf_cache_dir,
-    )
+    audio = Qwen2AudioCaptioner(config.audio_model, runtime, max_new_tokens=config.max_new_tokens, **shared)
     summarizer: Summarizer
     if config.summary_api is not None:
         api = config.summary_api
         summarizer = ApiSummarizer(ChatCompletionsClient(api), api.model, api.concurrency)
     elif config.summary_model is not None:
         summarizer = LocalLLMSummarizer(
-            config.summary_model,
-            runtime,
-            max_new_tokens=config.summary_max_new_tokens,
-            batch_size=config.batch_size,
-            hf_cache_dir=config.hf_cache_dir,
+            config.summary_model, runtime, max_new_tokens=config.summary_max_new_tokens, **shared
         )
     else:
         raise ValueError("caption config has no summarizer")

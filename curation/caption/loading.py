@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from huggingface_hub import constants, snapshot_download
@@ -61,3 +61,40 @@ def load_local(loader: Callable[..., T], path: Path, model_id: str, **kwargs: An
         raise CheckpointNotFoundError(
             f"checkpoint {model_id!r} at {path} is incomplete or not the expected model: {exc}"
         ) from exc
+
+
+class LocalBackend:
+    """What every local transformers backend shares: the resolved checkpoint, the runtime and its settings.
+
+    A subclass names its default ``max_new_tokens`` and loads its parts in ``_load``, which the constructor calls
+    once the checkpoint is found.
+    """
+
+    default_max_new_tokens: ClassVar[int]
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        runtime: Runtime,
+        *,
+        max_new_tokens: int | None = None,
+        batch_size: int = 4,
+        hf_cache_dir: str | None = None,
+    ) -> None:
+        self._path = resolve_checkpoint(spec, hf_cache_dir)
+        self.model_id = spec.model_id
+        self.batch_size = batch_size
+        self._runtime = runtime
+        self._max_new_tokens = self.default_max_new_tokens if max_new_tokens is None else max_new_tokens
+        self._load()
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _from_checkpoint(self, loader: Callable[..., T], **kwargs: Any) -> T:
+        return load_local(loader, self._path, self.model_id, **kwargs)
+
+    def _load_model(self, model_class: Any) -> Any:
+        """``model_class`` from the checkpoint in the runtime's dtype, on its device, in eval mode."""
+        model = self._from_checkpoint(model_class.from_pretrained, dtype=self._runtime.dtype)
+        return model.to(self._runtime.device).eval()

@@ -7,15 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 from transformers import Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor
 
-from curation.caption.config import ModelSpec
 from curation.caption.generation import ensure_pad_token, generate_texts
-from curation.caption.loading import Runtime, load_local, resolve_checkpoint
+from curation.caption.loading import LocalBackend
 from curation.errors import ClipError
 
 SAMPLE_RATE = 16_000
 
 
-class Qwen2AudioCaptioner:
+class Qwen2AudioCaptioner(LocalBackend):
     """``Qwen2AudioForConditionalGeneration`` with its processor (Whisper features + chat template).
 
     WavCaps (HTSAT + BART, Mei et al. 2024) has no transformers port: it ships only as research code and weights
@@ -23,28 +22,13 @@ class Qwen2AudioCaptioner:
     that describes sound events, speech and music, so it plays the audio-captioner role; provenance records it.
     """
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        runtime: Runtime,
-        *,
-        max_new_tokens: int = 96,
-        batch_size: int = 4,
-        hf_cache_dir: str | None = None,
-    ) -> None:
-        path = resolve_checkpoint(spec, hf_cache_dir)
-        self.model_id = spec.model_id
-        self.batch_size = batch_size
-        self._runtime = runtime
-        self._max_new_tokens = max_new_tokens
-        self._processor = load_local(Qwen2AudioProcessor.from_pretrained, path, spec.model_id)
+    default_max_new_tokens = 96
+
+    def _load(self) -> None:
+        self._processor = self._from_checkpoint(Qwen2AudioProcessor.from_pretrained)
         self._processor.tokenizer.padding_side = "left"
         ensure_pad_token(self._processor.tokenizer)
-        self._model = (
-            load_local(Qwen2AudioForConditionalGeneration.from_pretrained, path, spec.model_id, dtype=runtime.dtype)
-            .to(runtime.device)
-            .eval()
-        )
+        self._model = self._load_model(Qwen2AudioForConditionalGeneration)
 
     def describe_audios(self, audios: Sequence[np.ndarray], prompt: str) -> Sequence[str | ClipError]:
         # the checkpoint's template emits the audio placeholder for items carrying an "audio_url" key

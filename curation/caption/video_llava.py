@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from transformers import AutoTokenizer, VideoLlavaForConditionalGeneration, VideoLlavaImageProcessor
 
 from curation.caption.config import ModelSpec
 from curation.caption.generation import ensure_pad_token, generate_texts
-from curation.caption.loading import Runtime, load_local, resolve_checkpoint
+from curation.caption.loading import LocalBackend, Runtime
 from curation.errors import ClipError
 
 
@@ -18,7 +19,7 @@ def sample_frame_indices(num_available: int, num_frames: int) -> np.ndarray:
     return np.linspace(0, num_available - 1, num_frames).round().astype(int)
 
 
-class VideoLlavaCaptioner:
+class VideoLlavaCaptioner(LocalBackend):
     """``VideoLlavaForConditionalGeneration`` with the checkpoint's tokenizer and ``VideoLlavaImageProcessor``.
 
     The checkpoint's ``VideoLlavaVideoProcessor`` (and so ``VideoLlavaProcessor``) needs torchvision, which cannot
@@ -27,30 +28,18 @@ class VideoLlavaCaptioner:
     the CLS token, per frame. The prompt uses VideoLLaVA's ``USER: <video>\\n... ASSISTANT:`` format.
     """
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        runtime: Runtime,
-        *,
-        num_frames: int = 8,
-        max_new_tokens: int = 96,
-        batch_size: int = 4,
-        hf_cache_dir: str | None = None,
-    ) -> None:
-        path = resolve_checkpoint(spec, hf_cache_dir)
-        self.model_id = spec.model_id
-        self.batch_size = batch_size
-        self._runtime = runtime
+    default_max_new_tokens = 96
+
+    def __init__(self, spec: ModelSpec, runtime: Runtime, *, num_frames: int = 8, **options: Any) -> None:
+        """``options``: ``max_new_tokens``, ``batch_size`` and ``hf_cache_dir``, as for every ``LocalBackend``."""
         self._num_frames = num_frames
-        self._max_new_tokens = max_new_tokens
-        self._tokenizer = load_local(AutoTokenizer.from_pretrained, path, spec.model_id, padding_side="left")
+        super().__init__(spec, runtime, **options)
+
+    def _load(self) -> None:
+        self._tokenizer = self._from_checkpoint(AutoTokenizer.from_pretrained, padding_side="left")
         ensure_pad_token(self._tokenizer)
-        self._image_processor = load_local(VideoLlavaImageProcessor.from_pretrained, path, spec.model_id)
-        self._model = (
-            load_local(VideoLlavaForConditionalGeneration.from_pretrained, path, spec.model_id, dtype=runtime.dtype)
-            .to(runtime.device)
-            .eval()
-        )
+        self._image_processor = self._from_checkpoint(VideoLlavaImageProcessor.from_pretrained)
+        self._model = self._load_model(VideoLlavaForConditionalGeneration)
         config = self._model.config
         self._video_token = self._tokenizer.convert_ids_to_tokens(config.video_token_index)
         self._patch_size = config.vision_config.patch_size

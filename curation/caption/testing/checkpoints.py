@@ -71,13 +71,14 @@ def _no_special_output(tokenizer: PreTrainedTokenizerFast) -> GenerationConfig:
     return GenerationConfig(suppress_tokens=list(tokenizer.all_special_ids), eos_token_id=None, bos_token_id=None)
 
 
+# the size of every tiny transformer stack (text decoders and the CLIP vision tower)
+_TINY_STACK = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+
+
 def _text_config(model_type: str, vocab_size: int) -> dict:
     return dict(
         model_type=model_type,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
+        **_TINY_STACK,
         num_key_value_heads=2,
         vocab_size=vocab_size,
         max_position_embeddings=1024,
@@ -90,14 +91,7 @@ def save_tiny_video_llava(directory: Path) -> Path:
     tokenizer = tiny_tokenizer(["<image>", "<video>"])
     config = VideoLlavaConfig(
         vision_config=dict(
-            model_type="clip_vision_model",
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=8,
-            projection_dim=32,
+            model_type="clip_vision_model", **_TINY_STACK, image_size=32, patch_size=8, projection_dim=32
         ),
         text_config=_text_config("llama", len(tokenizer)),
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),

@@ -75,16 +75,8 @@ def run_demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
+
 def add_select(subparsers: argparse._SubParsersAction) -> None:
-    from curation.selection.cli import build_parser
-
-    template = build_parser()
-    parser = subparsers.add_parser("select", parents=[template], add_help=False, help=template.description.split(".")[0],
-                                   description=template.description)
-    parser.set_defaults(run=run_select)
-
-
-def run_select(args: argparse.Namespace) -> int:
-    from curation.selection.cli import run
-
-    return run(args)
+    """Listed here for --help; `acav1m select ...` is handed whole to the selection CLI (see acav1m.main)."""
+    subparsers.add_parser("select", add_help=False,
+                          help="ACAV100M subset selection: clustering-based audio-visual MI, batch greedy")

@@ -1,0 +1,36 @@
+"""The command line: --help reads well, and build + validate on a generated 10k-row input pass."""
+
+from __future__ import annotations
+
+import acav1m
+
+
+def test_help_lists_every_command(capsys):
+    try:
+        acav1m.main(["--help"])
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    out = capsys.readouterr().out
+    for command in ("build", "validate", "push", "curate", "demo", "select", "sample-records"):
+        assert command in out
+
+
+def test_build_and_validate_10k_generated_rows(tmp_path, capsys):
+    records = tmp_path / "records.parquet"
+    assert acav1m.main(["sample-records", str(records), "--rows", "10000"]) == 0
+    out = tmp_path / "acav1m"
+    assert acav1m.main(["build", str(records), str(out), "--shard-size", "2MB", "--date", "2026-11-22"]) == 0
+    assert len(list((out / "data" / "candidates").glob("train-*.parquet"))) >= 2
+    assert acav1m.main(["validate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "croissant candidates: 10000 records" in printed and f"{out}: valid" in printed
+
+
+def test_validate_names_what_is_wrong(tmp_path, capsys, built_dataset):
+    import shutil
+
+    copy = tmp_path / "acav1m"
+    shutil.copytree(built_dataset.out_dir, copy)
+    (copy / "data" / "test-00000-of-00001.parquet").unlink()
+    assert acav1m.main(["validate", str(copy), "--no-croissant"]) == 2
+    assert "config 'default' split 'test': no files match data/test-*.parquet" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curation.avset.calibration import CalibrationConfig, EmbeddingCorpus, calibrate, estimate_fcr
 from curation.filters import FilterConfig, normalise
@@ -22,35 +23,37 @@ KINDS = {
 }
 
 
-def _matrix(column: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray | None:
-    values = column.to_pylist()
-    if any(values[i] is None for i in rows):
+def _matrix(column: pa.ChunkedArray) -> np.ndarray | None:
+    """(N, k) float32 from a list column without Python objects; None if any clip lacks it (no caption)."""
+    if column.null_count:
         return None
-    return np.asarray([values[i] for i in rows], dtype=np.float32)
+    flat = pc.list_flatten(column.combine_chunks()).to_numpy(zero_copy_only=False)
+    return flat.astype(np.float32).reshape(len(column), -1)
 
 
-def corpus_from_vectors(vectors: pa.Table, video_ids: list[str], max_clips: int, seed: int) -> EmbeddingCorpus:
-    """A (sub)sample of clips is enough: a few hundred clips already give the 10k mismatched pairs."""
-    n = vectors.num_rows
-    rows = np.arange(n) if n <= max_clips else np.sort(np.random.default_rng(seed).choice(n, max_clips, replace=False))
-    audio = _matrix(vectors.column("audio"), rows)
-    dim = audio.shape[1]
-    audio_sec = _matrix(vectors.column("audio_sec"), rows)
-    visual_sec = _matrix(vectors.column("visual_sec"), rows)
+def corpus_from_vectors(vectors: pa.Table, video_ids: list[str]) -> EmbeddingCorpus:
+    audio = _matrix(vectors.column("audio"))
+    n, dim = audio.shape
+    audio_sec = _matrix(vectors.column("audio_sec"))
+    visual_sec = _matrix(vectors.column("visual_sec"))
     return EmbeddingCorpus(
         audio_emb=audio,
-        visual_emb=_matrix(vectors.column("visual"), rows),
-        text_emb=_matrix(vectors.column("text"), rows),
-        audio_sec=None if audio_sec is None else audio_sec.reshape(len(rows), -1, dim),
-        visual_sec=None if visual_sec is None else visual_sec.reshape(len(rows), -1, dim),
-        video_ids=[video_ids[i] for i in rows],
+        visual_emb=_matrix(vectors.column("visual")),
+        text_emb=_matrix(vectors.column("text")),
+        audio_sec=None if audio_sec is None else audio_sec.reshape(n, -1, dim),
+        visual_sec=None if visual_sec is None else visual_sec.reshape(n, -1, dim),
+        video_ids=video_ids,
     )
 
 
-def calibrated_thresholds(vectors: pa.Table, scored: pa.Table, config: FilterConfig) -> tuple[dict[str, float], dict]:
-    """Normalised thresholds keyed for `apply_filters`, and a report (null fit + FCR) for the card."""
-    video_ids = scored.column("video_id").to_pylist()
-    corpus = corpus_from_vectors(vectors, video_ids, config.calibration_clips, config.seed)
+def calibrated_thresholds(
+    vectors: pa.Table, sample_video_ids: list[str], scored: pa.Table, config: FilterConfig
+) -> tuple[dict[str, float], dict]:
+    """Normalised thresholds keyed for `apply_filters`, and a report (null fit + FCR over all candidates).
+
+    `vectors` may be a sample of the run (a few hundred clips already give the 10k mismatched pairs).
+    """
+    corpus = corpus_from_vectors(vectors, sample_video_ids)
     fitted = calibrate(corpus, CalibrationConfig(min_pairs=config.calibration_pairs, k=config.calibration_k,
                                                  seed=config.seed))
     thresholds, report = {}, {}

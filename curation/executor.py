@@ -205,9 +205,11 @@ def counter_sum(total: dict, more: dict) -> dict:
     return total
 
 
-def read_task_tables(output: Path, results: Sequence[TaskResult], name: str) -> pa.Table:
-    """Concatenate one table over all tasks, in task order (deterministic whatever the run order)."""
-    tables = [pq.read_table(task_dir(output, r.index) / f"{name}.parquet") for r in results]
+def read_task_tables(
+    output: Path, results: Sequence[TaskResult], name: str, columns: list[str] | None = None
+) -> pa.Table:
+    """Concatenate one table over the given tasks, in task order (deterministic whatever the run order)."""
+    tables = [pq.read_table(task_dir(output, r.index) / f"{name}.parquet", columns=columns) for r in results]
     return pa.concat_tables(tables) if tables else pa.table({})
 
 

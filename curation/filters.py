@@ -45,7 +45,7 @@ class FilterConfig:
     sync_min_confidence: float = 0.3
     calibration_k: float = 3.0  # AVSET: mean + 3 sigma of the mismatched-pair scores
     calibration_pairs: int = 10_000
-    calibration_clips: int = 20_000  # clips sampled to draw the mismatched pairs from
+    calibration_clips: int = 20_000  # about this many clips (whole tasks) are sampled for the mismatched pairs
     seed: int = 0
 
     def __post_init__(self) -> None:

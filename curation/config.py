@@ -80,6 +80,23 @@ class VoiceoverSettings:
 
 
 @dataclass
+class SelectionSettings:
+    """ACAV100M subset selection over the clips that passed the filters (clustering-based MI, batch greedy).
+
+    Features are the run's audio and visual embeddings (one layer each); for multi-layer features use
+    `acav1m select` on a feature table.
+    """
+
+    enabled: bool = False
+    size: int = 0  # M: how many clips to keep
+    clusters: int = 256
+    batch_size: int = 100
+    selection_size: int = 25
+    pairing: str = "combination"
+    seed: int = 0
+
+
+@dataclass
 class MediaSettings:
     """Write `media.parquet` (the `media` config) for kept clips whose licence allows redistribution."""
 
@@ -100,6 +117,7 @@ class PipelineConfig:
     filter: FilterConfig = field(default_factory=FilterConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     voiceover: VoiceoverSettings = field(default_factory=VoiceoverSettings)
+    selection: SelectionSettings = field(default_factory=SelectionSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
 
 

@@ -165,10 +165,35 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
     outcome.report = {"calibration": report} if report else {}
     if config.voiceover.enabled:
         outcome.report["avset_retention"] = apply_voiceover(outcome, thresholds)
+    if config.selection.enabled:
+        _select(config, outcome, output, results)
     if config.filter.sync_max_offset_s is not None:
         outcome.thresholds["sync max offset (s)"] = config.filter.sync_max_offset_s
         outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence
     return outcome
+
+
+def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, results: list[TaskResult]) -> None:
+    """Keep the `selection.size` kept clips with the most audio-visual mutual information (ACAV100M)."""
+    from curation.selection.stage import SelectionConfig, select_records
+
+    s = config.selection
+    table = outcome.table
+    kept = table.column("kept").to_numpy(zero_copy_only=False)
+    vectors = read_task_tables(output, results, "vectors", ["clip_id", "audio", "visual"]).filter(pa.array(kept))
+    features = pa.table({"clip_id": vectors.column("clip_id"), "audio_imagebind": vectors.column("audio"),
+                         "visual_imagebind": vectors.column("visual")})
+    size = min(s.size, features.num_rows)
+    chosen = set(select_records(features, SelectionConfig(
+        target_size=size, n_clusters=min(s.clusters, max(size, 1)), batch_size=s.batch_size,
+        selection_size=s.selection_size, pairing=s.pairing, seed=s.seed)).column("clip_id").to_pylist()) if size else set()
+    selected = np.asarray([c in chosen for c in table.column("clip_id").to_pylist()])
+    reasons = [r if (k and sel) or not k else ",".join(filter(None, [r, "selection"]))
+               for r, k, sel in zip(table.column("reject_reason").to_pylist(), kept, selected)]
+    outcome.retention.append(RetentionRow("MI subset selection", int(kept.sum()), int((kept & selected).sum())))
+    for name, array in (("kept", pa.array(kept & selected)), ("reject_reason", pa.array(reasons, pa.string()))):
+        table = table.set_column(table.schema.get_field_index(name), name, array)
+    outcome.table = table
 
 
 def _sum_counts(stages: list[Stage], results: list[TaskResult]) -> dict[str, StageCounts]:

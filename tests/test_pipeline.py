@@ -158,3 +158,15 @@ def test_bad_inputs_are_recorded_and_the_run_completes(tmp_path):
         assert reason in by_reason, (name, reason, by_reason)
     for error in errors:
         assert error["reason"] and error["stage"]
+
+
+def test_mi_selection_keeps_the_requested_number_of_clips(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, 2, seed=8)
+    config = load_config(None, [f"output={tmp_path / 'run'}", f"sources.directories=[{corpus}]", *TINY,
+                                "selection.enabled=true", "selection.size=5", "selection.clusters=3"])
+    result = curate(config, progress=False)
+    rows = pq.read_table(result.output / "records.parquet").to_pylist()
+    assert sum(r["kept"] for r in rows) == 5
+    assert sum(r["reject_reason"] == "selection" for r in rows) == 7
+    assert result.summary.retention[-1].stage == "MI subset selection"

@@ -684,26 +684,23 @@ class _Handler(BaseHTTPRequestHandler):
                 if total > limit:
                     self.close_connection = True
                     raise HubError(413, "Request body too large")
-                remaining = size
-                while remaining:
-                    chunk = self.rfile.read(min(remaining, 1 << 20))
-                    if not chunk:
-                        raise ConnectionResetError
-                    remaining -= len(chunk)
-                    yield chunk
+                yield from self._read_exactly(size)
                 self.rfile.readline(3)
         else:
             length = int(self.headers.get("Content-Length") or 0)
             if length > limit:
                 self.close_connection = True
                 raise HubError(413, "Request body too large")
-            remaining = length
-            while remaining:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
-                if not chunk:
-                    raise ConnectionResetError
-                remaining -= len(chunk)
-                yield chunk
+            yield from self._read_exactly(length)
+
+    def _read_exactly(self, size: int) -> Iterator[bytes]:
+        remaining = size
+        while remaining:
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise ConnectionResetError
+            remaining -= len(chunk)
+            yield chunk
 
     def _read_body(self) -> bytes:
         return b"".join(self._iter_body(self.hub.max_json_bytes))

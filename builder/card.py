@@ -168,7 +168,7 @@ def render_body(result: BuildResult, release: ReleaseInfo) -> str:
     licences = main.values.get("license", {})
     return f"""# {release.pretty_name}
 {warning}
-Version {release.version}. Built with [acav1m](https://github.com/acav1m/acav1m), which implements the curation of
+Version {release.version}. Built with the acav1m package, which implements the curation of
 ACAV-1M (captioning, ImageBind alignment filtering, categories), AVSET-10M (calibrated thresholds, voice-over
 filtering) and ACAV100M (mutual-information subset selection).
 

@@ -182,7 +182,7 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
             "categories. Metadata only unless a `media` record set is present."
         ),
         "license": f"https://spdx.org/licenses/{release.annotation_license.upper()}.html",
-        "url": release.homepage or f"https://huggingface.co/datasets/{release.name}",
+        **({"url": release.homepage} if release.homepage else {}),
         "version": release.version,
         **({"datePublished": release.date_published} if release.date_published else {}),
         "citeAs": (

@@ -34,3 +34,23 @@ def test_validate_names_what_is_wrong(tmp_path, capsys, built_dataset):
     (copy / "data" / "test-00000-of-00001.parquet").unlink()
     assert acav1m.main(["validate", str(copy), "--no-croissant"]) == 2
     assert "config 'default' split 'test': no files match data/test-*.parquet" in capsys.readouterr().err
+
+
+def test_select_runs_on_a_runs_embeddings(tmp_path, capsys):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from builder.schema import CONFIGS
+
+    rng = np.random.default_rng(0)
+    rows = [{"clip_id": f"video{i:06d}_000000000", "text_embedding": None,
+             "audio_embedding": rng.normal(size=8).tolist(), "visual_embedding": rng.normal(size=8).tolist(),
+             "embedding_model": "test"} for i in range(40)]
+    source = tmp_path / "embeddings.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=CONFIGS["embeddings"].arrow_schema), source)
+    out = tmp_path / "selected.parquet"
+    assert acav1m.main(["select", str(source), "--size", "10", "--clusters", "4", "--out", str(out)]) == 0
+    selected = pq.read_table(out).to_pylist()
+    assert [r["rank"] for r in selected] == list(range(10))
+    assert len({r["clip_id"] for r in selected}) == 10

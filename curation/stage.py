@@ -30,7 +30,7 @@ class Stage(ABC):
     name: str = "stage"
     resources: Resources = Resources()
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook, most stages load nothing
         """Load models or open clients; called once per worker process before the first batch."""
 
     @abstractmethod

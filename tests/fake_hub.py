@@ -754,7 +754,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------- routing
     def _route_request(self) -> None:
-        hub, m = self.hub, self.command
+        m = self.command
         segs = self.raw_path.split("/")[1:]  # raw (still percent-encoded) segments
 
         if segs[:1] == ["api"]:
@@ -771,7 +771,7 @@ class _Handler(BaseHTTPRequestHandler):
                 repo_id = f"{unquote(segs[2])}/{unquote(segs[3])}"
                 self._repo_id = repo_id
                 rest = segs[4:]
-                tpl = f"/api/{{type}}/{{repo}}"
+                tpl = "/api/{type}/{repo}"
                 if not rest and m == "GET":
                     self._route = f"GET {tpl}"
                     return self._repo_info(repo_type, repo_id, "main")

@@ -154,7 +154,7 @@ def test_bad_inputs_are_recorded_and_the_run_completes(tmp_path):
     fetch_errors = sorted(e["reason"] for e in errors if e["stage"] == "fetch")
     assert fetch_errors == ["download_failed", "http_404"], fetch_errors  # refused connection, missing file
     by_reason = {e["reason"] for e in errors if e["stage"] != "read"}
-    for name, (path, reason) in bad.items():
+    for name, (_, reason) in bad.items():
         assert reason in by_reason, (name, reason, by_reason)
     for error in errors:
         assert error["reason"] and error["stage"]

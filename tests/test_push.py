@@ -14,7 +14,7 @@ import pytest
 
 import acav1m
 from builder.push import plan_push
-from fake_hub import fake_hub, run_client  # noqa: F401  (fixture)
+from fake_hub import fake_hub, run_client  # noqa: F401, F811  (a fixture: used by name)
 
 MARK = "@@RESULT@@"
 
@@ -52,7 +52,7 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     assert "README.md is missing" in capsys.readouterr().err
 
 
-def test_push_then_stream_from_the_hub(built_dataset, fake_hub):
+def test_push_then_stream_from_the_hub(built_dataset, fake_hub):  # noqa: F811
     code = textwrap.dedent(f"""
         import json, acav1m, datasets
         assert acav1m.main(["push", {str(built_dataset.out_dir)!r}, "--repo-id", "org/acav1m", "--private"]) == 0

@@ -28,14 +28,14 @@ class SegmentStage(PerClipStage):
             yield record
             return
         if self.mode == "shots":
-            windows = [(w.start, w.end) for w in shot_aware_clips(
+            starts = [w.start for w in shot_aware_clips(
                 record.media_path, self.clip_seconds, self.max_clips, self.detector)]
         else:
             duration = probe(record.media_path).duration
             if not math.isfinite(duration):
                 raise ClipError("corrupt", f"{record.media_path}: the container does not state its duration")
-            windows = fixed_windows(duration, self.clip_seconds, max_clips=self.max_clips)
-        for start, end in windows:
+            starts = [start for start, _ in fixed_windows(duration, self.clip_seconds, max_clips=self.max_clips)]
+        for start in starts:
             start = round(start, 3)
             candidate = dataclasses.replace(
                 record.candidate,

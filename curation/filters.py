@@ -125,11 +125,16 @@ def apply_filters(table: pa.Table, thresholds: dict[str, float], extra_flags: di
         columns.setdefault(f"pass_{name}", pa.array([None] * n, pa.bool_()))
     columns["kept"] = pa.array(alive, pa.bool_())
     columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], pa.string())
+    outcome.table = with_columns(table, columns)
+    return outcome
+
+
+def with_columns(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
+    """Replace (or append) columns by name."""
     for name, array in columns.items():
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, array) if index >= 0 else table.append_column(name, array)
-    outcome.table = table
-    return outcome
+    return table
 
 
 
@@ -170,8 +175,6 @@ def apply_voiceover(outcome: FilterOutcome, thresholds: dict[str, float]) -> dic
     ]
     updates = {"pass_voiceover": pa.array(~voiceover | recycled), "needs_separation": pa.array(recycled),
                "kept": pa.array(kept), "reject_reason": pa.array(reasons, pa.string())}
-    for name, array in updates.items():
-        table = table.set_column(table.schema.get_field_index(name), name, array)
-    outcome.table = table
+    outcome.table = with_columns(table, updates)
     counts = StageCounts.from_flags(other_pass & av_pass, voiceover, recycled)
     return {"table": RetentionTable({"clips": counts}).to_dict(), "markdown": RetentionTable({"clips": counts}).to_markdown()}

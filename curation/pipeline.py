@@ -31,7 +31,9 @@ from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
 from curation.fetch import FetchConfig
-from curation.filters import NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags
+from curation.filters import (
+    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags, with_columns,
+)
 from curation.record import ClipRecord
 from curation.stage import Stage
 
@@ -188,12 +190,10 @@ def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, result
         target_size=size, n_clusters=min(s.clusters, max(size, 1)), batch_size=s.batch_size,
         selection_size=s.selection_size, pairing=s.pairing, seed=s.seed)).column("clip_id").to_pylist()) if size else set()
     selected = np.asarray([c in chosen for c in table.column("clip_id").to_pylist()])
-    reasons = [r if (k and sel) or not k else ",".join(filter(None, [r, "selection"]))
+    reasons = [",".join(filter(None, [r, "selection"])) if k and not sel else r
                for r, k, sel in zip(table.column("reject_reason").to_pylist(), kept, selected)]
     outcome.retention.append(RetentionRow("MI subset selection", int(kept.sum()), int((kept & selected).sum())))
-    for name, array in (("kept", pa.array(kept & selected)), ("reject_reason", pa.array(reasons, pa.string()))):
-        table = table.set_column(table.schema.get_field_index(name), name, array)
-    outcome.table = table
+    outcome.table = with_columns(table, {"kept": pa.array(kept & selected), "reject_reason": pa.array(reasons, pa.string())})
 
 
 def _sum_counts(stages: list[Stage], results: list[TaskResult]) -> dict[str, StageCounts]:
@@ -204,7 +204,14 @@ def _sum_counts(stages: list[Stage], results: list[TaskResult]) -> dict[str, Sta
     return counts
 
 
-def _summary(config, stages, counts, invalid, candidates, outcome: FilterOutcome) -> RunSummary:
+def _summary(
+    config: PipelineConfig,
+    stages: list[Stage],
+    counts: dict[str, StageCounts],
+    invalid: list[src.InvalidRow],
+    candidates: list[src.Candidate],
+    outcome: FilterOutcome,
+) -> RunSummary:
     models: dict[str, str] = {}
     for stage in stages:
         models.update(stage.describe())
@@ -228,7 +235,15 @@ def _summary(config, stages, counts, invalid, candidates, outcome: FilterOutcome
     )
 
 
-def _write_outputs(output, outcome, results, invalid, summary, counts, reasons) -> None:
+def _write_outputs(
+    output: Path,
+    outcome: FilterOutcome,
+    results: list[TaskResult],
+    invalid: list[src.InvalidRow],
+    summary: RunSummary,
+    counts: dict[str, StageCounts],
+    reasons: Counter,
+) -> None:
     records = outcome.table.select(CONFIGS["candidates"].column_names).cast(CONFIGS["candidates"].arrow_schema)
     _write_parquet(output / "records.parquet", records)
     schema = CONFIGS["embeddings"].arrow_schema

@@ -60,7 +60,9 @@ def test_push_then_stream_from_the_hub(built_dataset, fake_hub):  # noqa: F811
         test = list(acav1m.load("org/acav1m", "candidates", split="test", columns=["clip_id", "kept"]))
         builder = acav1m.ACAV1M(config_name="default", source="hf://datasets/org/acav1m")
         via_builder = [row["clip_id"] for row in builder.as_streaming_dataset(split="train")]
-        print({MARK!r} + json.dumps({{"train": train, "test": test, "via_builder": via_builder}}))
+        assert acav1m.main(["push", {str(built_dataset.out_dir)!r}, "--repo-id", "org/acav1m", "--revision", "v0.1"]) == 0
+        on_branch = sum(1 for _ in acav1m.load("org/acav1m", split="test", revision="v0.1"))
+        print({MARK!r} + json.dumps({{"train": train, "test": test, "via_builder": via_builder, "on_branch": on_branch}}))
     """)
     result = run_client(code, fake_hub)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -69,6 +71,7 @@ def test_push_then_stream_from_the_hub(built_dataset, fake_hub):  # noqa: F811
     local_train = pq.read_table(built_dataset.out_dir / "data/train-00000-of-00001.parquet").to_pylist()
     assert payload["train"] == local_train
     assert payload["via_builder"] == [row["clip_id"] for row in local_train]  # the builder class over hf://
+    assert payload["on_branch"] == built_dataset.stats["default"].rows["test"]  # --revision pushes to a branch
     local_test = pq.read_table(built_dataset.out_dir / "data/candidates/test-00000-of-00001.parquet")
     assert payload["test"] == local_test.select(["clip_id", "kept"]).to_pylist()
     published = [name for name, _ in plan_push(built_dataset.out_dir, "org/acav1m").files]

@@ -82,7 +82,11 @@ def run_demo_command(args: argparse.Namespace) -> int:
 
 
 
+
 def add_select(subparsers: argparse._SubParsersAction) -> None:
-    """Listed here for --help; `acav1m select ...` is handed whole to the selection CLI (see acav1m.main)."""
-    subparsers.add_parser("select", add_help=False,
-                          help="ACAV100M subset selection: clustering-based audio-visual MI, batch greedy")
+    from curation.selection.cli import DESCRIPTION, add_arguments, run
+
+    parser = subparsers.add_parser("select", help="ACAV100M subset selection: clustering-based audio-visual MI, "
+                                   "batch greedy", description=DESCRIPTION)
+    add_arguments(parser)
+    parser.set_defaults(run=run)

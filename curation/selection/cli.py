@@ -9,13 +9,20 @@ from curation.selection.mutual_info import PAIRINGS
 from curation.selection.stage import SelectionConfig, select_parquet
 
 
+DESCRIPTION = (
+    "Cluster per-layer audio and visual features and greedily select the subset with the largest audio-visual "
+    "mutual information (ACAV100M)."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="acav1m select", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     defaults = SelectionConfig(target_size=0)
-    p = argparse.ArgumentParser(
-        prog="acav1m select",
-        description="Cluster per-layer audio and visual features and greedily select the subset with the "
-        "largest audio-visual mutual information (ACAV100M).",
-    )
     p.add_argument("input", help="Parquet file or directory: clip_id + audio_*/visual_* feature or cluster-id columns")
     p.add_argument("--size", type=int, required=True, help="number of clips to select (M)")
     p.add_argument("--out", required=True, help="where to write selected.parquet (clip_id, rank)")
@@ -26,11 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--kmeans-epochs", type=int, default=defaults.kmeans_epochs)
     p.add_argument("--labels-out", help="also write the per-clip cluster ids (Parquet) here")
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     config = SelectionConfig(
         target_size=args.size,
         n_clusters=args.clusters,

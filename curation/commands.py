@@ -75,8 +75,11 @@ def run_demo_command(args: argparse.Namespace) -> int:
 
     result, dataset = run_demo(args.out, args.per_variant, overrides=tuple(args.overrides))
     _report(result)
+    print("demo: the embedded ImageBind is the genuine architecture at a tiny size with random weights, so its "
+          "thresholds are off; the model-free sync check decides (synced clips pass; late, early, mismatched, "
+          "silent and static ones do not).")
     print(f"dataset: {dataset} (validated: card, Parquet, streaming, Croissant)")
-    print(f"load it: cd {dataset.parent} && python -c \"import datasets; "
+    print(f"load it: cd {dataset.parent} && {sys.executable} -c \"import datasets; "
           f"print(next(iter(datasets.load_dataset('acav1m', streaming=True, split='train'))))\"")
     return 0
 

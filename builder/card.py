@@ -118,9 +118,10 @@ def _avset_section(run: RunSummary) -> str:
 
 
 def _filters_section(run: RunSummary) -> str:
-    lines = [f"Filter mode: **{run.filter_mode}**; thresholds apply to the normalised similarity {run.normalization}."]
+    lines = [f"Filter mode: **{run.filter_mode}**; similarity thresholds apply to the normalised similarity "
+             f"{run.normalization}."]
     if run.thresholds:
-        lines += ["", "| filter | threshold (normalised) |", "|---|---|"]
+        lines += ["", "| filter | threshold |", "|---|---|"]
         lines += [f"| {name} | {value:.3f} |" for name, value in run.thresholds.items()]
     for name, why in run.skipped_filters.items():
         lines.append(f"\n- The **{name}** filter was skipped: {why}")

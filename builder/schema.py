@@ -152,7 +152,7 @@ CONFIGS: dict[str, ConfigSchema] = {
             "Every scored candidate with per-filter pass/fail flags, so users can re-threshold.",
             CLIP_COLUMNS + FILTER_COLUMNS,
         ),
-        ConfigSchema("embeddings", "Per-clip embeddings of the curated clips (float16).", EMBEDDING_COLUMNS),
+        ConfigSchema("embeddings", "Per-clip embeddings of every scored candidate (float16).", EMBEDDING_COLUMNS),
         ConfigSchema(
             "media",
             "Audio and video bytes of curated clips whose licence allows redistribution.",

@@ -218,10 +218,6 @@ def _summary(
     retention = [RetentionRow("read inputs", len(candidates) + len(invalid), len(candidates), len(invalid))]
     retention += [RetentionRow(name, c.inputs, c.outputs, c.failures) for name, c in counts.items()]
     retention += outcome.retention
-    random = any("random weights" in value for value in models.values())
-    notes = []
-    if random:
-        notes.append("Scores come from randomly initialised models: they test the pipeline, not the data.")
     return RunSummary(
         filter_mode=config.filter.mode,
         normalization=NORMALIZATION,
@@ -229,8 +225,7 @@ def _summary(
         skipped_filters=outcome.skipped,
         retention=retention,
         models=models,
-        random_weights=random,
-        notes=notes,
+        random_weights=any("random weights" in value for value in models.values()),
         extra=outcome.report,
     )
 

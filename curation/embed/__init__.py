@@ -24,4 +24,15 @@ def build_embedder(config: EmbedderConfig) -> Embedder:
             bf16=config.bf16,
             random_weights=config.random_weights,
         )
-    raise ValueError(f"unknown embedding backend {config.backend!r}; known: 'imagebind'")
+    if config.backend == "pe_audio_video":
+        from curation.embed.pe_audio_video import PeAudioVideoEmbedder
+
+        return PeAudioVideoEmbedder(
+            config.variant,
+            config.checkpoint,
+            device=config.device,
+            batch_size=config.batch_size,
+            bf16=config.bf16,
+            random_weights=config.random_weights,
+        )
+    raise ValueError(f"unknown embedding backend {config.backend!r}; known: 'imagebind', 'pe_audio_video'")

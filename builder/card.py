@@ -75,7 +75,7 @@ def card_data(result: BuildResult, release: ReleaseInfo) -> DatasetCardData:
     )
 
 
-def _score_table(stats: ConfigStats, release: ReleaseInfo) -> str:
+def _score_table(stats: ConfigStats) -> str:
     lines = ["| score | clips | mean | std | p5 | median | p95 |", "|---|---|---|---|---|---|---|"]
     for name, summary in stats.scores.items():
         if not summary.count:
@@ -198,7 +198,7 @@ Categories (zero-shot, six classes: {", ".join(CATEGORIES)}):
 
 Score distributions (raw cosine in [-1, 1]; quantiles exact to 0.01):
 
-{_score_table(main, release)}
+{_score_table(main)}
 
 Sources: {", ".join(f"{k} ({v})" for k, v in sorted(sources.items())) or "not recorded"}.
 

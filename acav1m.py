@@ -95,6 +95,11 @@ COMMANDS = {
 }
 
 
+def _verbose_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log progress details; show the traceback of an error")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acav1m",
@@ -102,21 +107,40 @@ def build_parser() -> argparse.ArgumentParser:
         "streaming Hugging Face dataset with a card and Croissant metadata.",
     )
     parser.add_argument("--version", action="version", version=f"acav1m {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    _verbose_flag(parser)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for target in COMMANDS.values():
         module, function = target.split(":")
         getattr(importlib.import_module(module), function)(subparsers)
+    for sub in subparsers.choices.values():  # `-v` is accepted after the subcommand too
+        if not any("--verbose" in action.option_strings for action in sub._actions):
+            _verbose_flag(sub)
     return parser
+
+
+def describe_error(error: BaseException) -> str:
+    """One line a user can act on: the message, or the exception's type when it has none."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, FileNotFoundError) and error.filename and str(error.filename) not in text:
+        text = f"{text}: {error.filename}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError, PermissionError) as error:
-        print(f"acav1m {args.command}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"acav1m {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except Exception as error:  # every failure a user can cause: one line, the traceback only with -v
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"acav1m {args.command}: error: {describe_error(error)}", file=sys.stderr)
         return 2
 
 

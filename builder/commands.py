@@ -11,10 +11,14 @@ UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**
 
 
 def parse_size(text: str) -> int:
+    """Bytes from `500MB`-style text; a size that rounds to nothing is refused."""
     match = SIZE.match(text.strip())
     if not match:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500MB, 64MiB)")
-    return int(float(match.group(1)) * UNITS[(match.group(2) or "b").lower()])
+        raise ValueError(f"--shard-size {text!r} is not a size (e.g. 500MB, 64MiB)")
+    size = int(float(match.group(1)) * UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError(f"--shard-size {text!r}: shard size must be positive")
+    return size
 
 
 def add_build(subparsers: argparse._SubParsersAction) -> None:
@@ -28,19 +32,28 @@ def add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--embeddings", help="Parquet of the `embeddings` config")
     parser.add_argument("--media", help="Parquet of the `media` config (only if the licences allow it)")
     parser.add_argument("--run-summary", help="run.json written by `acav1m curate` (thresholds, retention, models)")
-    parser.add_argument("--shard-size", type=parse_size, default="500MB", help="target shard size (default 500MB)")
+    parser.add_argument("--shard-size", default="500MB", help="target shard size (default 500MB)")
     parser.add_argument("--test-fraction", type=float, default=0.1, help="share of source videos in `test`")
     parser.add_argument("--name", default="acav1m", help="dataset name used in the card and Croissant")
     parser.add_argument("--version", dest="release_version", default="0.1.0", help="release version")
     parser.add_argument("--contact", help="takedown contact written into the card")
-    parser.add_argument("--date", default="", help="publication date (YYYY-MM-DD) for Croissant")
+    parser.add_argument("--date", default="", help="publication date (YYYY-MM-DD); default: the build date")
+    parser.add_argument("--exclude", metavar="REMOVALS",
+                        help="file of clip ids or video ids to drop from every config (one per line, # comments)")
+    parser.add_argument("--previous", metavar="DIR_OR_REPO",
+                        help="previous release (built folder or <org>/<name>[@rev]) to compare in RELEASE_NOTES.md")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT even if it is not an earlier acav1m build (deletes its files)")
     parser.set_defaults(run=run_build)
 
 
 def run_build(args: argparse.Namespace) -> int:
     from builder.build import build_dataset
     from builder.release import ReleaseInfo, RunSummary
+    from builder.takedown import Removals
 
+    shard_bytes = parse_size(args.shard_size)
+    removals = Removals.load(args.exclude) if args.exclude else None
     release = ReleaseInfo(
         name=args.name, version=args.release_version, test_fraction=args.test_fraction, date_published=args.date
     )
@@ -49,11 +62,13 @@ def run_build(args: argparse.Namespace) -> int:
     if args.run_summary:
         release.run = RunSummary.load(args.run_summary)
     result = build_dataset(
-        args.out, args.records, embeddings=args.embeddings, media=args.media, release=release,
-        shard_bytes=args.shard_size, progress=True,
+        args.out, args.records, embeddings=args.embeddings, media=args.media, release=release, removals=removals,
+        previous=args.previous, shard_bytes=shard_bytes, progress=True, overwrite=args.overwrite,
     )
     for name, stats in result.stats.items():
         print(f"{name}: {dict(stats.rows)} rows, {stats.files_bytes / 2**20:.2f} MiB")
+    if result.removals.ids:
+        print(f"removed {len(result.removals.removed_clips)} clips listed in {args.exclude}")
     print(f"wrote {result.out_dir}")
     return 0
 

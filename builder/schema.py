@@ -137,7 +137,8 @@ class ConfigSchema:
 
     @property
     def data_dir(self) -> str:
-        return "data" if self.name == "default" else f"data/{self.name}"
+        """Every config in its own folder, so globbing one folder never mixes configs."""
+        return f"data/{self.name}"
 
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)

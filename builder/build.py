@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from builder.changes import NOTES_FILE, ReleaseChanges, compare_releases, render_notes
+from builder.changes import NOTES_FILE, ReleaseChanges, compare_releases, load_previous, render_notes
 from builder.release import ReleaseInfo
 from builder.schema import CONFIGS, SPLITS, ConfigSchema
 from builder.stats import ConfigStats
@@ -88,6 +88,7 @@ def build_dataset(
         raise ValueError(f"test fraction must be in [0, 1), got {release.test_fraction}")
     out_dir = Path(out_dir).resolve()
     check_target(out_dir, overwrite)
+    previous_clips = load_previous(previous) if previous else None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".{out_dir.name}.building-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -100,8 +101,8 @@ def build_dataset(
         build.add_keyed("media", media)
         io.close()
         result = build.result()
-        if previous:
-            result.changes = compare_releases(previous, staging, result.removals)
+        if previous_clips is not None:
+            result.changes = compare_releases(previous, previous_clips, staging, result.removals)
         kept = result.stats["default"].num_rows if "default" in result.stats else 0
         (staging / NOTES_FILE).write_text(render_notes(release, kept, result.removals, result.changes), encoding="utf-8")
         write_card(staging, result, release)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from huggingface_hub import constants
 
 from builder.schema import CAPTION_COLUMNS, IDENTITY_COLUMNS, LABEL_COLUMNS, PROVENANCE_COLUMNS, SCORE_COLUMNS
 
@@ -80,10 +81,23 @@ def _fingerprints(fs: Any, files: list[str]) -> dict[str, tuple[int, ...]]:
     return prints
 
 
-def compare_releases(previous: str, built: Path, removals: Removals) -> ReleaseChanges:
-    """Compare the `default` config of the previous release with the one just built into `built`."""
+def load_previous(previous: str) -> dict[str, tuple[int, ...]]:
+    """Fingerprints of the previous release's `default` clips; read before building, so a typo fails fast."""
+    from builder.push import hub_errors
+
     fs, root = _open(previous)
-    old = _fingerprints(fs, _default_files(fs, root))
+    with hub_errors(constants.ENDPOINT, previous):
+        try:
+            return _fingerprints(fs, _default_files(fs, root))
+        except FileNotFoundError as error:
+            raise FileNotFoundError(
+                f"previous release {previous} was not found ({error}): give a built folder or an existing "
+                "<org>/<name>[@revision] you can read"
+            ) from None
+
+
+def compare_releases(previous: str, old: dict[str, tuple[int, ...]], built: Path, removals: Removals) -> ReleaseChanges:
+    """Compare the `default` config of the previous release with the one just built into `built`."""
     local = fsspec.filesystem("file")
     new = _fingerprints(local, sorted(local.glob(f"{built}/data/default/*.parquet")))
     changes = ReleaseChanges(previous, previous_rows=len(old))

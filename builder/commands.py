@@ -96,26 +96,36 @@ def run_validate(args: argparse.Namespace) -> int:
 def add_push(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "push",
-        help="upload a built dataset to the Hugging Face Hub",
-        description="Token from HF_TOKEN or `hf auth login`; never printed. HF_ENDPOINT selects another server.",
+        help="upload a built dataset to the Hugging Face Hub, replacing the repo's published files",
+        description="Makes the repo's published files exactly the build's, in one commit (stale shards deleted). "
+        "Token from --token, HF_TOKEN or `hf auth login`; never printed. HF_ENDPOINT selects another server.",
     )
     parser.add_argument("directory")
     parser.add_argument("--repo-id", required=True, help="<org>/<name>")
-    parser.add_argument("--private", action="store_true")
-    parser.add_argument("--revision", help="branch to push to (created if missing)")
+    parser.add_argument("--private", action="store_true", help="create the repo private (if it does not exist)")
+    parser.add_argument("--revision", help="branch to push to (created from main if missing)")
+    parser.add_argument("--tag", help="tag the pushed commit (e.g. v1.0); croissant.json then names files at the tag")
+    parser.add_argument("--commit-message", help="commit title (default: what was published and removed)")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request against main instead")
+    parser.add_argument("--token", help="Hugging Face token (default: HF_TOKEN or the `hf auth login` token)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded and stop")
     parser.set_defaults(run=run_push)
 
 
 def run_push(args: argparse.Namespace) -> int:
-    from builder.push import plan_push, push
+    from builder.push import check_ref_name, plan_push, push
 
+    for value, what in ((args.revision, "--revision"), (args.tag, "--tag")):
+        if value is not None:
+            check_ref_name(value, what)
     plan = plan_push(args.directory, args.repo_id)
     print(plan.describe())
     if args.dry_run:
         print("dry run: nothing uploaded")
         return 0
-    print(push(plan, private=args.private, revision=args.revision))
+    result = push(plan, private=args.private, revision=args.revision, token=args.token, tag=args.tag,
+                  commit_message=args.commit_message, create_pr=args.create_pr)
+    print(result.describe())
     return 0
 
 

@@ -23,14 +23,19 @@ class Column:
     description: str
     nullable: bool = False
     is_score: bool = False  # a cosine similarity in [-1, 1]: summarised in the card, checked for NaN
+    unit: str = ""  # unit and range, for the card's data-fields table
+
+    @property
+    def unit_or_range(self) -> str:
+        return self.unit or ("raw cosine, [-1, 1]" if self.is_score else "")
 
 
 def _string(name: str, description: str, nullable: bool = False) -> Column:
     return Column(name, datasets.Value("string"), description, nullable)
 
 
-def _float32(name: str, description: str, nullable: bool = True, is_score: bool = False) -> Column:
-    return Column(name, datasets.Value("float32"), description, nullable, is_score)
+def _float32(name: str, description: str, nullable: bool = True, is_score: bool = False, unit: str = "") -> Column:
+    return Column(name, datasets.Value("float32"), description, nullable, is_score, unit)
 
 
 def _bool(name: str, description: str, nullable: bool = True) -> Column:
@@ -41,8 +46,10 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
     _string("clip_id", "Deterministic clip identifier: `<video_id>_<start in ms, 9 digits>`."),
     _string("video_id", "Source video identifier (YouTube id, or a stable hash of a local file path)."),
     _string("url", "Where the source video can be fetched (YouTube watch URL, URL or file path)."),
-    Column("start_time", datasets.Value("float64"), "Clip start in seconds from the start of the source video."),
-    Column("end_time", datasets.Value("float64"), "Clip end in seconds from the start of the source video."),
+    Column("start_time", datasets.Value("float64"), "Clip start in seconds from the start of the source video.",
+           unit="seconds"),
+    Column("end_time", datasets.Value("float64"), "Clip end in seconds from the start of the source video.",
+           unit="seconds"),
 )
 
 CAPTION_COLUMNS: tuple[Column, ...] = (
@@ -63,16 +70,19 @@ SCORE_COLUMNS: tuple[Column, ...] = (
         "Mean over the 10 seconds of the cosine between the 2 s audio window centred on second t and frame t.",
         is_score=True,
     ),
-    _float32("temporal_contrast", "Aligned per-second audio-visual cosine minus the cosine of time-shifted pairs."),
-    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late)."),
-    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`."),
+    _float32("temporal_contrast", "Aligned per-second audio-visual cosine minus the cosine of time-shifted pairs.",
+             unit="cosine difference, [-2, 2]"),
+    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late).",
+             unit="seconds"),
+    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`.", unit="[-1, 1]"),
 )
 
 LABEL_COLUMNS: tuple[Column, ...] = (
     _string("category", f"One of {', '.join(CATEGORIES)} (zero-shot from audio and visual embeddings).", True),
-    _float32("category_confidence", "Softmax probability of `category` among the six category prompts."),
-    _float32("speech_ratio", "Fraction of the clip tagged as speech by the audio tagger."),
-    _float32("music_ratio", "Fraction of the clip tagged as music by the audio tagger."),
+    _float32("category_confidence", "Softmax probability of `category` among the six category prompts.",
+             unit="[0, 1]"),
+    _float32("speech_ratio", "Fraction of the clip tagged as speech by the audio tagger.", unit="[0, 1]"),
+    _float32("music_ratio", "Fraction of the clip tagged as music by the audio tagger.", unit="[0, 1]"),
     _bool("voiceover", "Speech or music co-occurs with other sound sources (AVSET voice-over rule)."),
     _bool("needs_separation", "Kept only after the voice-over was separated away and the clip re-scored."),
     _float32("sim_av_instance_separated", "`sim_av_instance` recomputed on the audio with the voice-over removed.",

@@ -74,8 +74,9 @@ def _fingerprints(fs: Any, files: list[str]) -> dict[str, tuple[int, ...]]:
     for path in files:
         with fs.open(path, "rb") as handle:
             table = pq.read_table(handle)
+        frame = table.to_pandas()
         columns = [[c for c in names if c in table.column_names] for names in GROUPS.values()]
-        hashes = [pd.util.hash_pandas_object(table.select(c).to_pandas(), index=False).to_numpy() for c in columns]
+        hashes = [pd.util.hash_pandas_object(frame[c], index=False).to_numpy() for c in columns]
         for i, clip_id in enumerate(table.column("clip_id").to_pylist()):
             prints[clip_id] = tuple(int(h[i]) for h in hashes)
     return prints

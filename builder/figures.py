@@ -78,13 +78,12 @@ def score_histograms(directory: Path, stats: ConfigStats, run: RunSummary) -> Fi
         return None
     plt = _plt()
     thresholds = raw_thresholds(run)
-    centres = (SCORE_BINS[:-1] + SCORE_BINS[1:]) / 2
     with plt.rc_context(STYLE):
         columns = min(2, len(scores))
         rows = -(-len(scores) // columns)
         fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 2.4 * rows), squeeze=False)
         for ax, (name, summary) in zip(axes.flat, scores.items()):
-            ax.bar(centres, summary.histogram, width=SCORE_BINS[1] - SCORE_BINS[0], color="#4C72B0", linewidth=0)
+            ax.stairs(summary.histogram, SCORE_BINS, fill=True, color="#4C72B0")
             if name in thresholds:
                 ax.axvline(thresholds[name], color="#C44E52", linestyle="--", linewidth=1.2,
                            label=f"threshold {thresholds[name]:.2f}")
@@ -121,14 +120,13 @@ def null_vs_corresponding(directory: Path, stats: ConfigStats, run: RunSummary) 
     if not calibration:
         return None
     plt = _plt()
-    centres = (SCORE_BINS[:-1] + SCORE_BINS[1:]) / 2
     width = SCORE_BINS[1] - SCORE_BINS[0]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(calibration), figsize=(4.2 * len(calibration), 2.6), squeeze=False)
         for ax, (name, fit) in zip(axes.flat, calibration.items()):
             summary = stats.scores[name]
             density = summary.histogram / (summary.count * width)
-            ax.bar(centres, density, width=width, color="#4C72B0", linewidth=0, label="clips (corresponding)")
+            ax.stairs(density, SCORE_BINS, fill=True, color="#4C72B0", label="clips (corresponding)")
             mean, std = fit["null_mean"], max(fit["null_std"], 1e-6)
             x = np.linspace(-1, 1, 801)
             ax.plot(x, np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi)), color="#DD8452",

@@ -281,7 +281,7 @@ def fields_tables(stats: dict[str, ConfigStats]) -> str:
             continue
         title = f"`{name}`" if not seen else f"`{name}` adds" if config.schema.columns[0].name in seen else f"`{name}`"
         rows = [f"| `{c.name}` | {_type_name(c.feature)}{'' if c.nullable else ', required'} | "
-                f"{c.description.replace('|', '/')} | {c.unit_or_range} |" for c in columns]
+                f"{c.description.replace('|', chr(92) + '|')} | {c.unit_or_range} |" for c in columns]
         blocks.append(f"{title}:\n\n| field | type | meaning | unit / range |\n|---|---|---|---|\n" + "\n".join(rows))
         seen.update(c.name for c in columns)
     return "## Data fields\n\n" + "\n\n".join(blocks)

@@ -122,23 +122,24 @@ def null_vs_corresponding(directory: Path, stats: ConfigStats, run: RunSummary) 
     plt = _plt()
     width = SCORE_BINS[1] - SCORE_BINS[0]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(calibration), figsize=(4.2 * len(calibration), 2.6), squeeze=False)
+        fig, axes = plt.subplots(1, len(calibration), figsize=(4.2 * len(calibration), 3.1), squeeze=False)
         for ax, (name, fit) in zip(axes.flat, calibration.items()):
             summary = stats.scores[name]
             density = summary.histogram / (summary.count * width)
-            ax.stairs(density, SCORE_BINS, fill=True, color="#4C72B0", label="clips (corresponding)")
+            clips = ax.stairs(density, SCORE_BINS, fill=True, color="#4C72B0")
             mean, std = fit["null_mean"], max(fit["null_std"], 1e-6)
             x = np.linspace(-1, 1, 801)
-            ax.plot(x, np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi)), color="#DD8452",
-                    label=f"null: {fit['n_pairs']} mismatched pairs")
+            (null,) = ax.plot(x, np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi)), color="#DD8452")
             ax.axvline(fit["threshold"], color="#C44E52", linestyle="--", linewidth=1.2,
                        label=f"threshold {fit['threshold']:.2f}")
+            ax.legend(frameon=False, fontsize=7, loc="upper right")
             ax.set_xlim(*_data_range(summary.histogram, fit["threshold"]))
-            ax.set_title(name)
+            ax.set_title(f"{name} ({fit['n_pairs']} mismatched pairs)")
             ax.set_xlabel("raw cosine")
             ax.set_ylabel("density")
-            ax.legend(frameon=False, fontsize=7)
-        fig.tight_layout()
+        fig.legend([clips, null], ["this run's clips", "null: normal fitted to mismatched pairs"], loc="lower center",
+                   ncol=2, frameon=False, fontsize=8)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
         path = _save(fig, directory, "null_vs_corresponding.png")
     return Figure(path, "Calibrated thresholds: each score over this run's clips (bars) against the normal fitted "
                         "to its null distribution of deliberately mismatched pairs (line, mean and std of those "
@@ -177,7 +178,7 @@ def categories(directory: Path, stats: ConfigStats) -> Figure | None:
         fig, ax = plt.subplots(figsize=(5.5, 2.6))
         ax.bar(names, [counts[n] for n in names], color="#8172B3")
         ax.set_ylabel("clips")
-        ax.set_title(f"Clips per category (`{stats.schema.name}`, {sum(counts.values())} clips)")
+        ax.set_title(f"Clips per category ({stats.schema.name}, {sum(counts.values())} clips)")
         fig.tight_layout()
         path = _save(fig, directory, "categories.png")
     return Figure(path, "Clips per zero-shot category in the published (`default`) clips.")

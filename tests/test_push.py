@@ -64,6 +64,12 @@ def test_push_then_stream_from_the_hub(built_dataset, fake_hub):  # noqa: F811
         builder = acav1m.ACAV1M(config_name="default", source="hf://datasets/org/acav1m")
         via_builder = [row["clip_id"] for row in builder.as_streaming_dataset(split="train")]
         assert acav1m.main(["push", {str(built_dataset.out_dir)!r}, "--repo-id", "org/acav1m", "--revision", "v0.1"]) == 0
+        from huggingface_hub import HfApi
+        commits = len(HfApi().list_repo_commits("org/acav1m", repo_type="dataset"))
+        assert acav1m.main(["push", {str(built_dataset.out_dir)!r}, "--repo-id", "org/acav1m"]) == 0  # a rerun
+        rerun_commits = len(HfApi().list_repo_commits("org/acav1m", repo_type="dataset")) - commits
+        assert acav1m.main(["push", {str(built_dataset.out_dir)!r}, "--repo-id", "org/proposed", "--create-pr",
+                            "--commit-message", "Proposed release"]) == 0
         on_branch = sum(1 for _ in acav1m.load("org/acav1m", split="test", revision="v0.1"))
         import os, mlcroissant as mlc
         from huggingface_hub import hf_hub_download
@@ -75,7 +81,7 @@ def test_push_then_stream_from_the_hub(built_dataset, fake_hub):  # noqa: F811
         records = {{rs.id: [{{k: v.decode() if isinstance(v, bytes) else v for k, v in r.items()}}
                             for r in dataset.records(rs.id)] for rs in dataset.metadata.record_sets}}
         print({MARK!r} + json.dumps({{"train": train, "test": test, "via_builder": via_builder, "on_branch": on_branch,
-                                     "records": records}}, default=float))
+                                     "records": records, "rerun_commits": rerun_commits}}, default=float))
     """)
     result = run_client(code, fake_hub)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -87,6 +93,11 @@ def test_push_then_stream_from_the_hub(built_dataset, fake_hub):  # noqa: F811
     assert payload["on_branch"] == built_dataset.stats["default"].rows["test"]  # --revision pushes to a branch
     local_test = pq.read_table(built_dataset.out_dir / "data/candidates/test-00000-of-00001.parquet")
     assert payload["test"] == local_test.select(["clip_id", "kept"]).to_pylist()
+    assert payload["rerun_commits"] == 0  # pushing the same build again commits nothing
+    proposed = fake_hub.repo("org/proposed")
+    assert fake_hub.list_files("org/proposed") == [".gitattributes"]  # main untouched by --create-pr
+    assert set(fake_hub.list_files("org/proposed", "refs/pr/1")) >= set(fake_hub.list_files("org/acav1m"))
+    assert proposed.commits[proposed.refs["refs/pr/1"]].title == "Proposed release"
     for config in ("default", "candidates"):  # croissant.json fetched alone from the Hub yields every row
         records = [r for rs, rows in payload["records"].items() if rs.startswith(f"{config}/") for r in rows]
         _assert_records_equal(records, pq.read_table(built_dataset.out_dir / f"data/{config}").to_pylist())

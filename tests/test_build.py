@@ -17,6 +17,14 @@ from builder.schema import CONFIGS, SPLITS
 from builder.validate import SchemaError
 
 
+def _embeddings(rows: list[dict], dim: int) -> list[dict]:
+    return [
+        {"clip_id": r["clip_id"], "text_embedding": [0.5] * dim, "audio_embedding": [0.25] * dim,
+         "visual_embedding": [0.125] * dim, "embedding_model": "test"}
+        for r in rows
+    ]
+
+
 def _digests(directory: Path) -> dict[str, str]:
     return {
         p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -163,11 +171,7 @@ def test_exclude_removes_clips_and_videos_from_every_config(tmp_path):
     from builder.takedown import Removals
 
     rows = list(sample_records(300, seed=8))
-    embeddings = [
-        {"clip_id": r["clip_id"], "text_embedding": [0.5] * 4, "audio_embedding": [0.25] * 4,
-         "visual_embedding": [0.125] * 4, "embedding_model": "test"}
-        for r in rows
-    ]
+    embeddings = _embeddings(rows, 4)
     kept = [r for r in rows if r["kept"]]
     clip, video = kept[0]["clip_id"], kept[-1]["video_id"]
     listing = tmp_path / "removals.txt"
@@ -260,11 +264,7 @@ def test_load_refuses_trust_remote_code():
 
 def test_embeddings_follow_their_clip_split(tmp_path):
     rows = list(sample_records(120, seed=6))
-    embeddings = [
-        {"clip_id": r["clip_id"], "text_embedding": [0.5] * 8, "audio_embedding": [0.25] * 8,
-         "visual_embedding": [0.125] * 8, "embedding_model": "test"}
-        for r in rows
-    ]
+    embeddings = _embeddings(rows, 8)
     result = build_dataset(tmp_path / "acav1m", rows, embeddings=embeddings)
     assert result.stats["embeddings"].rows == result.stats["candidates"].rows
     table = pa.concat_tables(pq.read_table(p) for p in sorted((result.out_dir / "data/embeddings").glob("*.parquet")))

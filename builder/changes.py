@@ -68,21 +68,21 @@ def _default_files(fs: Any, root: str) -> list[str]:
     return files
 
 
-def _fingerprints(fs: Any, files: list[str]) -> dict[str, tuple[int, ...]]:
-    """clip id -> one hash per column group, to say which group of a kept clip changed."""
-    prints: dict[str, tuple[int, ...]] = {}
+def _fingerprints(fs: Any, files: list[str]) -> pd.DataFrame:
+    """One row per clip (indexed by clip id), one uint64 hash column per column group: ~60 bytes a clip."""
+    parts = []
     for path in files:
         with fs.open(path, "rb") as handle:
-            table = pq.read_table(handle)
-        frame = table.to_pandas()
-        columns = [[c for c in names if c in table.column_names] for names in GROUPS.values()]
-        hashes = [pd.util.hash_pandas_object(frame[c], index=False).to_numpy() for c in columns]
-        for i, clip_id in enumerate(table.column("clip_id").to_pylist()):
-            prints[clip_id] = tuple(int(h[i]) for h in hashes)
-    return prints
+            frame = pq.read_table(handle).to_pandas()
+        parts.append(pd.DataFrame(
+            {name: pd.util.hash_pandas_object(frame[[c for c in columns if c in frame]], index=False).to_numpy()
+             for name, columns in GROUPS.items()},
+            index=pd.Index(frame["clip_id"], name="clip_id"),
+        ))
+    return pd.concat(parts) if parts else pd.DataFrame(columns=list(GROUPS), index=pd.Index([], name="clip_id"))
 
 
-def load_previous(previous: str) -> dict[str, tuple[int, ...]]:
+def load_previous(previous: str) -> pd.DataFrame:
     """Fingerprints of the previous release's `default` clips; read before building, so a typo fails fast."""
     from builder.push import hub_errors
 
@@ -97,13 +97,13 @@ def load_previous(previous: str) -> dict[str, tuple[int, ...]]:
             ) from None
 
 
-def compare_releases(previous: str, old: dict[str, tuple[int, ...]], built: Path, removals: Removals) -> ReleaseChanges:
+def compare_releases(previous: str, old: pd.DataFrame, built: Path, removals: Removals) -> ReleaseChanges:
     """Compare the `default` config of the previous release with the one just built into `built`."""
     local = fsspec.filesystem("file")
     new = _fingerprints(local, sorted(local.glob(f"{built}/data/default/*.parquet")))
     changes = ReleaseChanges(previous, previous_rows=len(old))
-    changes.added = sorted(set(new) - set(old))
-    gone = set(old) - set(new)
+    changes.added = sorted(new.index.difference(old.index))
+    gone = set(old.index.difference(new.index))
     reasons = _reject_reasons(built, gone)
     taken_down = set(removals.removed_clips)
     removed: dict[str, list[str]] = defaultdict(list)
@@ -115,12 +115,12 @@ def compare_releases(previous: str, old: dict[str, tuple[int, ...]], built: Path
         else:
             removed["not among the new records"].append(clip_id)
     changes.removed = dict(sorted(removed.items()))
+    both = new.index.intersection(old.index)
+    differs = old.loc[both, list(GROUPS)].to_numpy() != new.loc[both, list(GROUPS)].to_numpy()
     changed: dict[str, list[str]] = defaultdict(list)
-    for clip_id in sorted(set(old) & set(new)):
-        groups = [name for name, a, b in zip(GROUPS, old[clip_id], new[clip_id]) if a != b]
-        if groups:
-            changed[", ".join(groups)].append(clip_id)
-    changes.changed = dict(sorted(changed.items()))
+    for row in differs.any(axis=1).nonzero()[0]:
+        changed[", ".join(name for name, d in zip(GROUPS, differs[row]) if d)].append(both[row])
+    changes.changed = {groups: sorted(ids) for groups, ids in sorted(changed.items())}
     return changes
 
 

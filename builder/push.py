@@ -187,6 +187,9 @@ def push(
         api.create_repo(plan.repo_id, repo_type="dataset", private=private, exist_ok=True)
         if revision and not revision.startswith("refs/pr/"):
             api.create_branch(plan.repo_id, repo_type="dataset", branch=revision, exist_ok=True)
+        if tag and any(t.name == tag for t in api.list_repo_refs(plan.repo_id, repo_type="dataset").tags):
+            raise ValueError(f"tag {tag} already exists in {plan.repo_id}: choose a new --tag (a release is never "
+                             "retagged, so its croissant.json keeps naming the right files)")
         head = api.repo_info(plan.repo_id, repo_type="dataset", revision=branch).sha
         remote = api.list_repo_files(plan.repo_id, repo_type="dataset", revision=head)
         # the Croissant names shards at the tag when one is made, else at the branch pushed to

@@ -206,6 +206,10 @@ def test_repush_replaces_tags_and_croissant_reads_from_the_hub(tmp_path, fake_hu
                             "--version", "0.2.0"]) == 0
         assert acav1m.main(["push", second, "--repo-id", "org/acav1m", "--tag", "v2.0",
                             "--commit-message", "Release 0.2.0"]) == 0
+        import contextlib, io
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            retag = [acav1m.main(["push", second, "--repo-id", "org/acav1m", "--tag", "v2.0"]), err.getvalue()]
         streamed = {{config: {{split: [r["clip_id"] for r in acav1m.load("org/acav1m", config, split=split,
                                                                       columns=["clip_id"])]
                               for split in ("train", "test")}} for config in ("default", "candidates")}}
@@ -221,7 +225,8 @@ def test_repush_replaces_tags_and_croissant_reads_from_the_hub(tmp_path, fake_hu
             records[record_set.id] = [
                 {{k: v.decode() if isinstance(v, bytes) else v for k, v in r.items()}}
                 for r in dataset.records(record_set.id)]
-        print({MARK!r} + json.dumps({{"streamed": streamed, "old": old, "records": records}}, default=float))
+        print({MARK!r} + json.dumps({{"streamed": streamed, "old": old, "records": records, "retag": retag}},
+                                     default=float))
     """)
     result = run_client(code, fake_hub, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -239,6 +244,7 @@ def test_repush_replaces_tags_and_croissant_reads_from_the_hub(tmp_path, fake_hu
     local_files = {p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file()} - {".acav1m-build.json"}
     assert set(repo_files) - {".gitattributes"} == local_files, "stale shards of v1 must be gone"
     assert fake_hub.commits("org/acav1m")[0].title == "Release 0.2.0"
+    assert payload["retag"][0] == 2 and "tag v2.0 already exists" in _one_line(payload["retag"][1])
     assert payload["old"] == first.stats["default"].rows["train"]  # the v1.0 tag still reads the first release
     # croissant.json fetched alone: every shard named at the tag with its sha256; records read for two shards
     # (mlcroissant reads ~300 records/s; test_push_then_stream_from_the_hub reads every record of a smaller build)

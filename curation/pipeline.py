@@ -92,7 +92,10 @@ class ScoredWriter(TaskWriter):
         row = {name: None for name in SCORED_COLUMNS}
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
                    end_time=c.end_time, source=c.source, license=c.license)
-        row.update({k: v for k, v in record.columns.items() if k in row})
+        unknown = set(record.columns) - set(row)
+        if unknown:  # e.g. a stage writing a column the global filters own
+            raise KeyError(f"{record.clip_id}: stages wrote columns outside the scored schema: {sorted(unknown)}")
+        row.update(record.columns)
         e = record.embeddings
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
         vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})

@@ -127,7 +127,7 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
         return
     if not out_dir.is_dir():
         raise FileExistsError(f"{out_dir} exists and is not a directory; choose another output path")
-    if any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+    if any(out_dir.iterdir()) and not (out_dir / MARKER).is_file() and not _legacy_build(out_dir):
         raise FileExistsError(
             f"{out_dir} is not empty and is not an acav1m build (no {MARKER}); building would delete its files: "
             "choose an empty or new folder, or pass --overwrite"
@@ -138,6 +138,14 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
             f"{out_dir} holds files the earlier build did not write ({', '.join(foreign[:5])}"
             f"{' ...' if len(foreign) > 5 else ''}); move them out, or pass --overwrite to delete them"
         )
+
+
+def _legacy_build(directory: Path) -> bool:
+    """A build from before the marker existed: card, Croissant and Parquet under data/, and nothing else."""
+    files = [p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()]
+    layout = all(f in ("README.md", "croissant.json") or (f.startswith("data/") and f.endswith(".parquet"))
+                 for f in files)
+    return layout and (directory / "README.md").is_file() and (directory / "croissant.json").is_file()
 
 
 def unlisted_files(directory: Path) -> list[str]:

@@ -130,6 +130,11 @@ def test_refuses_a_folder_it_did_not_write_and_keeps_its_files(tmp_path, capsys)
     (build / "notes.txt").write_text("mine")
     assert acav1m.main(["build", str(records), str(build)]) == 2
     assert "notes.txt" in capsys.readouterr().err and (build / "notes.txt").exists()
+    (build / "notes.txt").unlink()
+    (build / ".acav1m-build.json").unlink()  # a build from before markers existed is still recognised
+    for extra in ("RELEASE_NOTES.md", *(f"images/{p.name}" for p in (build / "images").iterdir())):
+        (build / extra).unlink()
+    assert acav1m.main(["build", str(records), str(build)]) == 0
     assert acav1m.main(["build", str(records), str(out), "--overwrite"]) == 0
     assert not (out / "chapter1.tex").exists() and (out / "README.md").exists()
 

@@ -410,14 +410,13 @@ To have a clip or a whole source video removed:
 {this_release}"""
 
 
-BIBTEX = r"""```bibtex
-@misc{{{key},
+DATASET_BIBTEX = r"""@misc{{{key},
   title  = {{{pretty_name}}},
   note   = {{Version {version}, built with the acav1m package}},
   year   = {{{year}}}{url}
-}}
+}}"""
 
-@misc{{acav1m_paper,
+PAPERS_BIBTEX = r"""@misc{{acav1m_paper,
   title  = {{ACAV-1M: Data Curation and Benchmarking for Audio-Visual Representation Learning}},
   author = {{Anonymous}},
   note   = {{Paper under double-blind review}}
@@ -445,18 +444,20 @@ BIBTEX = r"""```bibtex
                Joulin, Armand and Misra, Ishan}},
   booktitle = {{Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)}},
   year      = {{2023}}
-}}
-```"""
+}}"""
+
+
+def dataset_bibtex(release: ReleaseInfo) -> str:
+    """The release's own BibTeX entry (the card's first, and Croissant's citeAs)."""
+    url = f",\n  url    = {{{release.homepage}}}" if release.homepage else ""
+    return DATASET_BIBTEX.format(key=re.sub(r"\W", "_", release.name), pretty_name=release.pretty_name,
+                                 version=release.version, year=release.date_published[:4], url=url)
 
 
 def _citation(ctx: CardContext) -> str:
-    release = ctx.release
-    url = f",\n  url    = {{{release.homepage}}}" if release.homepage else ""
-    bibtex = BIBTEX.format(key=re.sub(r"\W", "_", release.name), pretty_name=release.pretty_name,
-                           version=release.version, year=release.date_published[:4], url=url)
     return ("## Citation\nCite this release, and the papers whose method it applies (ACAV-1M's pipeline, AVSET-10M's "
             "calibration and voice-over filtering, ACAV100M's clip lists and selection, ImageBind's embeddings):\n\n"
-            + bibtex)
+            f"```bibtex\n{dataset_bibtex(ctx.release)}\n\n{PAPERS_BIBTEX.format()}\n```")
 
 
 # The card body, in order. Each section is a small function of the context, so sections can be added

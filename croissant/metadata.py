@@ -162,7 +162,7 @@ def _record_sets(schema: ConfigSchema, splits: list[str]) -> list[dict[str, Any]
 
 def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, Any]:
     """The JSON-LD document for a finished build."""
-    from builder.card import evaluation_statement
+    from builder.card import dataset_bibtex, evaluation_statement
 
     distribution, record_sets = [], []
     for name, split_shards in result.shards.items():
@@ -194,10 +194,7 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
         **({"url": release.homepage} if release.homepage else {}),
         "version": release.version,
         **({"datePublished": release.date_published} if release.date_published else {}),
-        "citeAs": (
-            "@inproceedings{acav1m, title={ACAV-1M: Data Curation and Benchmarking for Audio-Visual "
-            "Representation Learning}, year={2025}}"
-        ),
+        "citeAs": dataset_bibtex(release),
         "keywords": ["audio-visual", "video", "audio", "captions", "ImageBind", "curation"],
         "rai:dataCollection": release.sources,
         "rai:dataCollectionType": ["Web Scraping", "Others"],
@@ -216,8 +213,9 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
         "rai:dataUseCases": "Audio-visual representation learning, retrieval, classification and benchmarking.",
         "rai:dataSocialImpact": "Research use; not for identifying or profiling people.",
         "rai:dataReleaseMaintenancePlan": (
-            "Versioned releases; clips are removed on takedown requests and in the next release; "
-            "see the card's maintenance section."
+            "Versioned releases with RELEASE_NOTES.md (clips added, removed and changed, by reason). A takedown "
+            "request adds the clip or video id to the removals file, and the next release, built with "
+            "`acav1m build --exclude`, drops it from every config; see the card's maintenance section."
         ),
         "rai:machineAnnotationTools": sorted(f"{role}: {model}" for role, model in run.models.items()),
         "rai:hasSyntheticData": run.random_weights,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from tqdm.auto import tqdm
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 PUBLISHED = ("README.md", "croissant.json", "RELEASE_NOTES.md", "data/*/*.parquet", "images/*.png")
@@ -200,9 +201,11 @@ def push(
         ]
         local = {name for name, _ in plan.files}
         deleted = sorted(p for p in remote if is_managed(p) and p not in local)
-        for start in range(0, len(additions), UPLOAD_BATCH):  # contents first: an interruption commits nothing
-            api.preupload_lfs_files(plan.repo_id, additions[start : start + UPLOAD_BATCH], repo_type="dataset",
-                                    revision=branch, create_pr=create_pr)
+        with tqdm(total=len(additions), desc="upload", unit="files", disable=None) as bar:
+            for start in range(0, len(additions), UPLOAD_BATCH):  # contents first: an interruption commits nothing
+                batch = additions[start : start + UPLOAD_BATCH]
+                api.preupload_lfs_files(plan.repo_id, batch, repo_type="dataset", revision=branch, create_pr=create_pr)
+                bar.update(len(batch))
         message = commit_message or f"Publish {plan.folder.name}: {len(additions)} files" + (
             f", {len(deleted)} stale files removed" if deleted else "")
         commits = _commit(api, plan.repo_id, additions, [CommitOperationDelete(p) for p in deleted], message,

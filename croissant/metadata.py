@@ -17,8 +17,8 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import datasets
 

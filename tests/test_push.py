@@ -13,10 +13,10 @@ import textwrap
 
 import pyarrow.parquet as pq
 import pytest
+from fake_hub import fake_hub, run_client  # noqa: F401, F811  (a fixture: used by name)
 
 import acav1m
 from builder.push import plan_push
-from fake_hub import fake_hub, run_client  # noqa: F401, F811  (a fixture: used by name)
 
 MARK = "@@RESULT@@"
 
@@ -185,7 +185,6 @@ def test_repush_replaces_tags_and_croissant_reads_from_the_hub(tmp_path, fake_hu
     """Done-when: a many-shard 20k-row release, then a rebuild with fewer shards and takedowns, pushed over it."""
     from builder.build import build_dataset
     from builder.sample import sample_table
-    from builder.takedown import Removals
 
     table = sample_table(20_000, seed=11)
     first = build_dataset(tmp_path / "v1" / "acav1m", table, shard_bytes=150_000)

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -81,7 +81,7 @@ def build_dataset(
     from croissant.metadata import write_croissant
 
     release = release or ReleaseInfo()
-    release.date_published = _iso_date(release.date_published)
+    release = replace(release, date_published=_iso_date(release.date_published))
     if shard_bytes <= 0:
         raise ValueError(f"shard size must be positive, got {shard_bytes} bytes")
     if not 0 <= release.test_fraction < 1:

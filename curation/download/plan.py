@@ -134,7 +134,8 @@ class RunFolder:
         tmp = path.with_name(path.name + ".tmp")
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, path)
-        shutil.rmtree(self.state / "cache", ignore_errors=True)
+        for scratch in ("cache", "partial"):
+            shutil.rmtree(self.state / scratch, ignore_errors=True)
         return path
 
 

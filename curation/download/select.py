@@ -54,30 +54,33 @@ class Selection:
             parse_filter(text)
 
 
-def parse_filter(text: str) -> tuple[str, str, object]:
-    """``"sim_av_instance>=0.3"`` -> (column, operator, value); numbers, true/false, else text."""
+def parse_filter(text: str) -> tuple[str, str, str]:
+    """``"sim_av_instance>=0.3"`` -> (column, operator, value text)."""
     match = _FILTER_RE.fullmatch(text)
-    if not match:
+    if not match or match.group(3)[0] in "<>=!":
         raise ValueError(f"--filter {text!r}: expected COLUMN OP VALUE with OP one of >= <= == != > <")
     column, op, raw = match.groups()
-    raw = raw.strip("'\"")
-    value: object = raw
-    if raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    else:
-        try:
-            value = float(raw)
-        except ValueError:
-            pass
-    return column, op, value
+    return column, op, raw.strip("'\"")
 
 
 def filter_expression(filters: Sequence[str], schema: pa.Schema, where: str) -> pc.Expression | None:
+    """The AND of the filters, each value read as its column's type (number, true/false, or text)."""
     expression = None
     for text in filters:
-        column, op, value = parse_filter(text)
+        column, op, raw = parse_filter(text)
         if column not in schema.names:
             raise ValueError(f"--filter {text!r}: {where} has no column {column!r}; it has {', '.join(schema.names)}")
+        kind = schema.field(column).type
+        value: object = raw
+        if pa.types.is_boolean(kind):
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(f"--filter {text!r}: {column} is true/false, not {raw!r}")
+            value = raw.lower() == "true"
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"--filter {text!r}: {column} is a number, {raw!r} is not") from None
         term = _OPS[op](pc.field(column), pc.scalar(value))
         expression = term if expression is None else expression & term
     return expression

@@ -28,7 +28,7 @@ AVAILABILITY_SCHEMA = pa.schema([
     pa.field("split", pa.string(), nullable=False),
     pa.field("status", pa.string(), nullable=False),
     pa.field("detail", pa.string()),
-    pa.field("checked_at", pa.timestamp("s", tz="UTC"), nullable=False),
+    pa.field("checked_at", pa.timestamp("ms", tz="UTC"), nullable=False)  # Parquet has no seconds unit,
 ])
 
 # yt-dlp / YouTube messages, checked in order (the age gate says "Sign in to confirm", like the bot check).

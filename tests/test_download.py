@@ -21,6 +21,7 @@ import soundfile as sf
 from scipy.signal import correlate
 
 import acav1m
+from builder.schema import CONFIGS
 from curation.download.clip import MediaOptions
 from curation.download.run import DownloadOptions, run_download
 from curation.download.select import Selection
@@ -64,7 +65,7 @@ def statuses(path: Path) -> dict[str, str]:
 def published_rows(dataset: Path) -> dict[str, dict]:
     rows = {}
     for split in ("train", "test"):
-        for file in sorted((dataset / "data").glob(f"{split}-*.parquet")):
+        for file in sorted((dataset / CONFIGS["default"].data_dir).glob(f"{split}-*.parquet")):
             rows.update({r["clip_id"]: {**r, "split": split} for r in pq.read_table(file).to_pylist()})
     return rows
 

@@ -18,8 +18,9 @@ from typing import Any
 import av
 import soundfile as sf
 
+from builder.availability import OK
 from curation.download.select import as_candidate
-from curation.download.status import OK, status_of
+from curation.download.status import status_of
 from curation.errors import ClipError
 from curation.fetch import FetchConfig, fetch, probe_remote
 from curation.media.decode import DecodeConfig, decode_clip

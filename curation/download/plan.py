@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from builder.availability import AVAILABILITY_SCHEMA
 from curation.download.select import Selection, selected_tables
-from curation.download.status import AVAILABILITY_SCHEMA
 
 STATE = ".acav1m"
 

@@ -20,10 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from builder.availability import AVAILABILITY_SCHEMA, OK
 from curation.download.clip import ClipOutcome, MediaOptions, check_clip, download_clip
 from curation.download.plan import RunFolder, Shard
 from curation.download.select import Selection, path_of
-from curation.download.status import AVAILABILITY_SCHEMA, OK, summary_lines
+from curation.download.status import summary_lines
 from curation.download.writers import FORMATS, write_shard
 from curation.fetch import FetchConfig
 

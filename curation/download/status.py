@@ -12,24 +12,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-import pyarrow as pa
-
+from builder.availability import OK
 from curation.errors import ClipError
-
-OK = "ok"
-# No one can get the clip any more: the row can be dropped or flagged in the next release.
-UNAVAILABLE = frozenset({"unavailable", "private", "removed", "too_short"})
-# Someone can get it (another country, a signed-in or older account, later): kept, reported.
-RESTRICTED = frozenset({"geo_blocked", "age_restricted", "login_required", "live"})
-
-AVAILABILITY_SCHEMA = pa.schema([
-    pa.field("clip_id", pa.string(), nullable=False),
-    pa.field("video_id", pa.string(), nullable=False),
-    pa.field("split", pa.string(), nullable=False),
-    pa.field("status", pa.string(), nullable=False),
-    pa.field("detail", pa.string()),
-    pa.field("checked_at", pa.timestamp("ms", tz="UTC"), nullable=False)  # Parquet has no seconds unit,
-])
 
 # yt-dlp / YouTube messages, checked in order (the age gate says "Sign in to confirm", like the bot check).
 _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(

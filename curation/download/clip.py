@@ -54,10 +54,7 @@ class ClipOutcome:
     fetch_s: float = 0.0
     cut_s: float = 0.0
     verify_s: float = 0.0
-
-    @property
-    def bytes(self) -> int:
-        return sum(path.stat().st_size for path in self.files.values())
+    bytes: int = 0  # media bytes written (the staged files move or vanish once the shard is committed)
 
     def availability_row(self) -> dict[str, Any]:
         row = self.row
@@ -96,6 +93,7 @@ def download_clip(row: dict[str, Any], config: FetchConfig, options: MediaOption
     if problem is not None:
         return _failed(row, "decode_failed", f"written clip: {problem}", fetch_s=outcome.fetch_s)
     outcome.files = files
+    outcome.bytes = sum(path.stat().st_size for path in files.values())
     return outcome
 
 

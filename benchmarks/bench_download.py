@@ -33,7 +33,10 @@ from curation.media.synthetic import make_clip
 from curation.sources import clip_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_fetch import MediaServer  # noqa: E402  (the local server of the fetch tests)
+import test_fetch  # noqa: E402  (the local server of the fetch tests)
+from test_fetch import MediaServer  # noqa: E402
+
+test_fetch.SERVER_LIFETIME_S = 3600.0  # the tests' safety stop would end a long benchmark
 
 
 def make_build(root: Path, base_url: str, n: int, seconds: float) -> Path:

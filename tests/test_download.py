@@ -158,7 +158,7 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(served, reference, tmp_pa
     out = tmp_path / "killed"
     args = ["download", str(dataset), "--out", str(out), *FAST, "--requests-per-second", "2"]
     proc = run_cli(args)
-    parts = out / ".acav1m" / "parts"
+    parts = out / ".acav1m-state" / "parts"
     deadline = time.monotonic() + 120
     while not (parts.is_dir() and any(parts.glob("*.parquet"))) and proc.poll() is None:
         assert time.monotonic() < deadline, "no shard finished within 120 s"
@@ -175,7 +175,7 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(served, reference, tmp_pa
     for tar in reference.out.glob("*.tar"):
         assert (out / tar.name).read_bytes() == tar.read_bytes(), tar.name
     assert statuses(out / "availability.parquet") == statuses(reference.availability)
-    assert not any(out.glob(".*.tmp")) and not (out / ".acav1m" / "partial").exists()
+    assert not any(out.glob(".*.tmp")) and not (out / ".acav1m-state" / "partial").exists()
 
 
 def test_availability_is_checked_without_media_and_resumes(served, tmp_path):
@@ -185,7 +185,7 @@ def test_availability_is_checked_without_media_and_resumes(served, tmp_path):
     result = run_download(selection, out, fetch_config(tmp_path / "cache"), DownloadOptions(requests_per_s=100),
                           metadata_only=True)
     assert statuses(result.availability) == expected(5)
-    assert sorted(p.name for p in out.iterdir()) == [".acav1m", "availability.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [".acav1m", ".acav1m-state", "availability.parquet"]
     checked = pq.read_table(result.availability).column("checked_at")
     assert str(checked.type) == "timestamp[ms, tz=UTC]" and checked.null_count == 0
     hits = sum(server.hits.values())
@@ -202,7 +202,7 @@ def test_a_folder_is_only_resumed_with_the_same_options(served, reference, tmp_p
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
-    with pytest.raises(ValueError, match="not empty and holds no acav1m download"):
+    with pytest.raises(FileExistsError, match="holds files acav1m did not write"):
         run_download(Selection(str(dataset)), foreign, fetch_config(tmp_path))
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
 
@@ -213,7 +213,7 @@ def test_bad_selections_name_the_problem(served, tmp_path, capsys):
         run_download(Selection(str(dataset), filters=("sim_nope>=0.3",)), tmp_path / "a", fetch_config(tmp_path))
     with pytest.raises(ValueError, match="no rows selected"):
         run_download(Selection(str(dataset), filters=("start_time>100",)), tmp_path / "b", fetch_config(tmp_path))
-    assert not (tmp_path / "b" / ".acav1m").exists()
+    assert not (tmp_path / "b" / ".acav1m-state").exists()
     assert acav1m.main(["download", str(dataset), "--out", str(tmp_path / "c"), "--filter", "sim_av_instance>>1"]) == 2
     assert "expected COLUMN OP VALUE" in capsys.readouterr().err
 

@@ -74,6 +74,8 @@ def test_reason_codes_without_a_message_and_decode_failures() -> None:
     assert status_of(ClipError("rate_limited", "HTTP Error 429")) == "rate_limited"
     assert status_of(ClipError("too_short", "x.mp4: 2.00 s long")) == "too_short"
     assert status_of(ClipError("corrupt", "x.mp4: cannot open")) == "decode_failed"
+    refused = "Unable to download webpage: Failed to establish a new connection: [Errno 111] Connection refused"
+    assert status_of(ClipError("download_failed", refused)) == "network_error"
     assert status_of(ClipError("download_failed", "something new")) == "error"
 
 

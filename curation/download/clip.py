@@ -37,10 +37,6 @@ class MediaOptions:
     sample_rate: int = 16_000
     max_height: int = 360
 
-    @property
-    def extensions(self) -> tuple[str, ...]:
-        return ("flac",) if self.audio_only else ("flac", "mp4")
-
 
 @dataclass
 class ClipOutcome:

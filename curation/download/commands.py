@@ -64,6 +64,7 @@ def _run(args: argparse.Namespace, metadata_only: bool) -> int:
     from pathlib import Path
 
     from curation.download.clip import MediaOptions
+    from curation.download.plan import STATE
     from curation.download.run import DownloadOptions, run_download
     from curation.download.select import Selection
     from curation.fetch import FetchConfig
@@ -74,7 +75,7 @@ def _run(args: argparse.Namespace, metadata_only: bool) -> int:
     options = DownloadOptions(getattr(args, "format", "webdataset"), media, args.shard_size, args.workers,
                               args.requests_per_second)
     browser = tuple(args.cookies_from_browser.split(":")) if args.cookies_from_browser else None
-    fetch_config = FetchConfig(cache_dir=Path(args.out) / ".acav1m" / "cache", timeout_s=args.timeout,
+    fetch_config = FetchConfig(cache_dir=Path(args.out) / STATE / "cache", timeout_s=args.timeout,
                                retries=args.retries, rate_limit=args.rate_limit, ffmpeg_location=args.ffmpeg,
                                cookies_file=args.cookies, cookies_from_browser=browser)
     result = run_download(selection, args.out, fetch_config, options, metadata_only=metadata_only, progress=True)

@@ -1,6 +1,7 @@
 """The run folder: the frozen selection, fixed-size shards, and which shards are finished.
 
-``DIR/.acav1m/selection.parquet`` holds the selected rows as they were when the run started, so a rerun
+The folder is claimed like every acav1m output (curation/output_dir.py: new, empty, or marked as ours).
+``DIR/.acav1m-state/selection.parquet`` holds the selected rows as they were when the run started, so a rerun
 plans the same shards even if the source has changed since; ``run.json`` (written last) says what was
 asked. A shard is finished when its outcome part ``parts/<shard>.parquet`` exists: it is written after
 the shard's media, so a shard killed half-way is simply done again, with the same bytes.
@@ -22,8 +23,9 @@ import pyarrow.parquet as pq
 
 from builder.availability import AVAILABILITY_SCHEMA
 from curation.download.select import Selection, selected_tables
+from curation.output_dir import claim
 
-STATE = ".acav1m"
+STATE = ".acav1m-state"
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,7 @@ class RunFolder:
                 raise ValueError(f"{self.out} holds a run started with other options ({detail}); rerun it with "
                                  "the same options to resume, or choose another --out")
         else:
-            if self.out.exists() and any(p.name != STATE for p in self.out.iterdir()):
-                raise ValueError(f"{self.out} is not empty and holds no acav1m download: choose an empty or new --out")
+            claim(self.out, self.spec["mode"])
             created = not self.state.exists()
             self.state.mkdir(parents=True, exist_ok=True)
             try:

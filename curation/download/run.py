@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from builder.availability import AVAILABILITY_SCHEMA, OK
+from curation import progress as curation_progress
 from curation.download.clip import ClipOutcome, MediaOptions, check_clip, download_clip
 from curation.download.plan import RunFolder, Shard
 from curation.download.select import Selection, path_of
@@ -92,7 +93,6 @@ def run_download(
     if fetch_config.rate_limit:
         fetch_config = replace(fetch_config, rate_limit=max(1, fetch_config.rate_limit // options.workers))
     display = _Progress(stats, progress)
-    fetch_config = replace(fetch_config, on_retry=display.retry)
     pacer = _Pacer(options.requests_per_s)
 
     def task(row: dict[str, Any], config: FetchConfig, staging: Path) -> ClipOutcome:
@@ -112,6 +112,7 @@ def run_download(
         folder.commit(shard, table)
 
     pool = ThreadPoolExecutor(options.workers, thread_name_prefix="download")
+    curation_progress.set_sink(display.retry)  # fetch reports its retry waits here
     try:
         for shard in folder.shards(selection.splits, options.shard_size):
             shards.append(shard)
@@ -134,6 +135,7 @@ def run_download(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
+        curation_progress.set_sink(None)
         display.close()
     pool.shutdown()
     availability = folder.write_availability(shards)
@@ -167,8 +169,7 @@ class _Progress:
         self.stats = stats
         self.lock = threading.Lock()
         self.bar = tqdm(total=stats.rows, unit="clip", disable=not enabled, dynamic_ncols=True)
-        self.retry_until = 0.0
-        self.retry_reason = ""
+        self.retry_message = ""
 
     def resumed(self, statuses: list[str]) -> None:
         with self.lock:
@@ -184,20 +185,20 @@ class _Progress:
             self.stats.add(future.result())
             self.bar.update(1)
             self._show()
+            self.retry_message = ""
 
-    def retry(self, clip_id: str, reason: str, delay: float) -> None:
+    def retry(self, message: str) -> None:
+        """fetch's "retrying <clip> (n/max, reason, N s)": shown until a clip finishes after it."""
         with self.lock:
-            self.retry_until = max(self.retry_until, time.monotonic() + delay)
-            self.retry_reason = reason
+            self.retry_message = message
             self._show()
 
     def _show(self) -> None:
         ok = self.stats.statuses[OK]
         finished = sum(self.stats.statuses.values())
         text = f"ok {ok}, failed {finished - ok}, left {self.stats.rows - finished}"
-        wait = self.retry_until - time.monotonic()
-        if wait > 0:
-            text += f", retry wait {wait:.1f}s ({self.retry_reason})"
+        if self.retry_message:
+            text += f"; {self.retry_message}"
         self.bar.set_postfix_str(text, refresh=False)
 
     def close(self) -> None:

@@ -29,6 +29,8 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("live", r"live event will begin|premieres in|is not currently live|this live stream"),
         ("rate_limited", r"rate-limited|try again later|too many requests"),
         ("unavailable", r"video unavailable|video is unavailable|does not exist|is not available"),
+        ("network_error", r"connection refused|failed to establish|connection reset|name resolution"
+                          r"|name or service not known"),
     )
 )
 _REASONS = {

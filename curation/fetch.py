@@ -54,6 +54,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import download_range_func
 
+from curation import progress
 from curation.errors import ClipError
 from curation.sources import SAFE_ID_RE, Candidate, is_youtube_id, youtube_url
 
@@ -96,7 +97,7 @@ class FetchConfig:
     ``rate_limit`` is bytes/s; ``sleep_interval_s`` is slept by yt-dlp before each download.
     """
 
-    cache_dir: Path
+    cache_dir: Path | None = None  # None in a pipeline config: the run's `<output>/cache`
     timeout_s: float = 300.0
     socket_timeout_s: float = 20.0
     retries: int = 3
@@ -113,11 +114,10 @@ class FetchConfig:
     cookies_file: str | None = field(default=None, repr=False)
     cookies_from_browser: tuple[str, ...] | None = field(default=None, repr=False)
     extra_ytdlp_opts: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    # Called as on_retry(clip_id, reason, delay_s) before each back-off sleep (progress displays).
-    on_retry: Callable[[str, str, float], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         unknown = set(self.extra_ytdlp_opts) - ALLOWED_EXTRA_OPTS
         if unknown:
             raise ValueError(f"yt-dlp options not in the allow-list: {sorted(unknown)}")
@@ -331,8 +331,7 @@ def _with_retries(
             if time.monotonic() + delay >= deadline:
                 raise ClipError(result.reason, f"{result.detail} (no time left to retry)")
             log.info("%s: attempt %d failed (%s); retrying in %.2fs", clip, attempts, result.reason, delay)
-            if config.on_retry is not None:
-                config.on_retry(clip, result.reason, delay)
+            progress.status(f"retrying {clip} ({attempts}/{config.retries}, {result.reason}, {delay:.0f} s)")
             time.sleep(delay)
     finally:
         _give_back(worker)

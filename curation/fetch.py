@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -392,6 +393,7 @@ class _Worker:
         self._jobs = Connection(job_w, readable=False)
         self._results = Connection(result_r, writable=False)
         self.jobs = 0
+        _live_workers.add(self)
         try:
             ready = self._results.poll(_WORKER_START_TIMEOUT_S) and self._results.recv() == "ready"
         except EOFError:
@@ -435,6 +437,16 @@ class _Worker:
 
 
 _idle_workers: list[_Worker] = []
+_live_workers: weakref.WeakSet[_Worker] = weakref.WeakSet()  # idle or busy
+
+
+def stop_workers() -> None:
+    """Kill every download worker of this process, busy ones too: their ``fetch`` calls fail at once.
+
+    For an interrupted run, which would otherwise wait for in-flight downloads up to their deadline.
+    """
+    for worker in list(_live_workers):
+        worker.kill()
 _idle_lock = threading.Lock()
 
 
@@ -458,8 +470,8 @@ def _give_back(worker: _Worker) -> None:
 
 def _forget_workers_after_fork() -> None:
     """A forked process must not share its parent's workers (their pipes) or a lock held at fork time."""
-    global _idle_workers, _idle_lock
-    _idle_workers, _idle_lock = [], threading.Lock()
+    global _idle_workers, _idle_lock, _live_workers
+    _idle_workers, _idle_lock, _live_workers = [], threading.Lock(), weakref.WeakSet()
 
 
 os.register_at_fork(after_in_child=_forget_workers_after_fork)

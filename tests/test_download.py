@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -232,3 +233,31 @@ sys.exit(acav1m.main(["download", "org/acav1m", "--out", {str(out)!r}, "--split"
     assert (out / "test-00000.tar").read_bytes() == (reference.out / "test-00000.tar").read_bytes()
     assert statuses(out / "availability.parquet") == {c: s for c, s in statuses(reference.availability).items()
                                                       if c.startswith(("0000000000000c01", "00000000000gone1"))}
+
+
+def test_an_interrupted_run_does_not_wait_for_stalled_downloads(served, tmp_path):
+    """Ctrl-C while a worker waits on a stalled server: the run and its threads stop at once, not after the
+    stall (20 s) or the clip deadline (60 s)."""
+    server, dataset, _ = served
+    server.scripts["/v/b.mp4"] = ["stall"] * 5
+    config = FetchConfig(cache_dir=tmp_path, timeout_s=60, socket_timeout_s=60, retries=0)
+    selection = Selection(str(dataset), filters=("video_id==0000000000000b01",))
+
+    def interrupt_once_stalled() -> None:
+        deadline = time.monotonic() + 60
+        while ("/v/b.mp4", "stall") not in server.served and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # to the process, as a terminal's Ctrl-C
+
+    threading.Thread(target=interrupt_once_stalled, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_download(selection, tmp_path / "out", config, DownloadOptions(requests_per_s=100))
+        interrupted = time.monotonic()
+        while any(t.name.startswith("download") for t in threading.enumerate()):
+            assert time.monotonic() - interrupted < 10, "a download thread still waits on the stalled server"
+            time.sleep(0.05)
+    finally:
+        server.scripts.pop("/v/b.mp4", None)
+    assert ("/v/b.mp4", "stall") in server.served
+    assert not (tmp_path / "out" / "availability.parquet").exists()

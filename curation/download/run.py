@@ -27,7 +27,7 @@ from curation.download.plan import RunFolder, Shard
 from curation.download.select import Selection, path_of
 from curation.download.status import summary_lines
 from curation.download.writers import FORMATS, write_shard
-from curation.fetch import FetchConfig
+from curation.fetch import FetchConfig, stop_workers
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ def run_download(
             finish(*in_flight.popleft())
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
+        stop_workers()  # in-flight clips fail now instead of running on to their deadline
         raise
     finally:
         curation_progress.set_sink(None)

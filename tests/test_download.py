@@ -221,10 +221,11 @@ def test_bad_selections_name_the_problem(served, tmp_path, capsys):
 
 def test_download_from_a_build_served_by_the_local_hub(served, reference, fake_hub, tmp_path):  # noqa: F811
     _, dataset, _ = served
-    out = tmp_path / "from-hub"
+    out, checked = tmp_path / "from-hub", tmp_path / "checked"
     code = f"""
 import sys, acav1m
 assert acav1m.main(["push", {str(dataset)!r}, "--repo-id", "org/acav1m"]) == 0
+assert acav1m.main(["availability", "org/acav1m", "--out", {str(checked)!r}, "--split", "test", *{FAST!r}]) == 0
 sys.exit(acav1m.main(["download", "org/acav1m", "--out", {str(out)!r}, "--split", "test", *{FAST!r}]))
 """
     result = run_client(code, fake_hub)
@@ -233,6 +234,8 @@ sys.exit(acav1m.main(["download", "org/acav1m", "--out", {str(out)!r}, "--split"
     assert (out / "test-00000.tar").read_bytes() == (reference.out / "test-00000.tar").read_bytes()
     assert statuses(out / "availability.parquet") == {c: s for c, s in statuses(reference.availability).items()
                                                       if c.startswith(("0000000000000c01", "00000000000gone1"))}
+    assert statuses(checked / "availability.parquet") == {c: s for c, s in expected(5).items()
+                                                          if c.startswith(("0000000000000c01", "00000000000gone1"))}
 
 
 def test_an_interrupted_run_does_not_wait_for_stalled_downloads(served, tmp_path):

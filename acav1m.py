@@ -94,6 +94,7 @@ COMMANDS = {
     "select": "curation.commands:add_select",
     "download": "curation.download.commands:add_download",
     "availability": "curation.download.commands:add_availability",
+    "env": "curation.env:add_env",
 }
 
 

@@ -127,13 +127,17 @@ class RunFolder:
         shutil.rmtree(self.staging(shard), ignore_errors=True)
         shutil.rmtree(self.cache(shard), ignore_errors=True)
 
-    def write_availability(self, shards: list[Shard]) -> Path:
-        """``DIR/availability.parquet``: every selected row's outcome, in selection order."""
-        parts = [pq.read_table(self.part_path(s)) for s in shards]
-        table = pa.concat_tables(parts).cast(AVAILABILITY_SCHEMA) if parts else AVAILABILITY_SCHEMA.empty_table()
+    def write_availability(self, parts: list[Path]) -> Path:
+        """``DIR/availability.parquet``: every selected row's outcome, in selection order, part by part."""
         path = self.out / "availability.parquet"
         tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        with pq.ParquetWriter(tmp, AVAILABILITY_SCHEMA, compression="zstd") as writer:
+            pending: list[pa.Table] = []
+            for i, part in enumerate(parts):
+                pending.append(pq.read_table(part).cast(AVAILABILITY_SCHEMA))
+                if sum(t.num_rows for t in pending) >= 65_536 or i == len(parts) - 1:  # row groups of ~64k rows
+                    writer.write_table(pa.concat_tables(pending))
+                    pending = []
         os.replace(tmp, path)
         for scratch in ("cache", "partial"):
             shutil.rmtree(self.state / scratch, ignore_errors=True)

@@ -101,7 +101,7 @@ def run_download(
             return check_clip(row, config)
         return download_clip(row, config, options.media, staging)
 
-    shards: list[Shard] = []
+    parts: list[Path] = []  # every shard's outcome file, in plan order (rows are not kept in memory)
     in_flight: deque[tuple[Shard, list[Future[ClipOutcome]]]] = deque()
 
     def finish(shard: Shard, futures: list[Future[ClipOutcome]]) -> None:
@@ -115,7 +115,7 @@ def run_download(
     curation_progress.set_sink(display.retry)  # fetch reports its retry waits here
     try:
         for shard in folder.shards(selection.splits, options.shard_size):
-            shards.append(shard)
+            parts.append(folder.part_path(shard))
             part = folder.finished(shard)
             if part is not None:
                 display.resumed(part.column("status").to_pylist())
@@ -139,7 +139,7 @@ def run_download(
         curation_progress.set_sink(None)
         display.close()
     pool.shutdown()
-    availability = folder.write_availability(shards)
+    availability = folder.write_availability(parts)
     stats.wall_s = time.monotonic() - began
     table = pq.read_table(availability, columns=["split", "status"])
     stats.summary = summary_lines(zip(table.column("split").to_pylist(), table.column("status").to_pylist()))

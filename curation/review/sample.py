@@ -1,0 +1,251 @@
+"""`acav1m review sample`: a seeded, stratified sample of clips with their media, as a review directory.
+
+Strata cross the filters' decision (kept / rejected), the category and a band of one score, so the report
+can say how precise each part of the collection is, not only the whole. Within a stratum clips are ranked
+by a keyed hash of (seed, clip_id): the same inputs and seed give the same sample whatever the row order.
+Only clips whose media can be found are sampled; how many could not be is recorded per stratum.
+
+The review directory holds `sample.json` (questions, votes wanted, strata, clips) and `media/`; it is
+written beside its target and renamed into place, so it appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from builder.schema import CONFIGS
+from curation.review.media import MediaIndex
+
+MANIFEST = "sample.json"
+MEDIA_DIR = "media"
+STRATA = ("kept", "category", "band")
+ROW_COLUMNS = ("clip_id", "kept", "category", "caption", "url", "start_time", "end_time")
+
+
+@dataclass(frozen=True)
+class Question:
+    """What raters are asked; `show_caption` puts the clip's caption beside the video."""
+
+    id: str
+    text: str
+    hint: str
+    show_caption: bool = False
+
+
+QUESTIONS: dict[str, Question] = {
+    q.id: q
+    for q in (
+        Question("correspondence", "Does the sound come from what you see?",
+                 "Yes if what you hear is made by something visible in the clip (ACAV100M's question)."),
+        Question("caption", "Does the caption correctly describe what you see and hear?",
+                 "Yes if every statement in the caption is true of the clip.", show_caption=True),
+    )
+}
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """How to sample: strata, sizes, seed, questions and votes wanted per clip and question."""
+
+    per_stratum: int = 10
+    strata: tuple[str, ...] = STRATA
+    score_column: str = "sim_av_instance"
+    bands: int = 3
+    questions: tuple[str, ...] = ("correspondence",)
+    votes_per_clip: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.per_stratum < 1 or self.votes_per_clip < 1 or self.bands < 1:
+            raise ValueError("--per-stratum, --votes and --bands must be at least 1")
+        unknown = [s for s in self.strata if s not in STRATA] + [q for q in self.questions if q not in QUESTIONS]
+        if unknown:
+            raise ValueError(f"unknown strata or questions {unknown}: strata are {list(STRATA)}, "
+                             f"questions {list(QUESTIONS)}")
+        if not self.questions:
+            raise ValueError("at least one question is needed")
+
+
+@dataclass
+class ReviewClip:
+    """One sampled clip: what the page shows (media, caption) and what only the report sees."""
+
+    clip_id: str
+    stratum: str
+    kept: bool | None
+    category: str | None
+    score: float | None
+    caption: str | None
+    video: str  # path inside the review directory, an mp4 with its sound
+    start: float | None = None  # span of `video` to play when it is a whole source video
+    end: float | None = None
+
+
+@dataclass
+class Manifest:
+    source: str
+    spec: SampleSpec
+    band_edges: list[float]
+    population: dict[str, int]  # stratum -> clips in the dataset
+    without_media: dict[str, int]  # stratum -> clips that could not be sampled for want of media
+    clips: list[ReviewClip] = field(default_factory=list)
+
+    def items(self) -> list[tuple[str, str]]:
+        """(clip_id, question) pairs to rate, clip by clip in sample order; caption items need a caption."""
+        return [(clip.clip_id, q) for clip in self.clips for q in self.spec.questions
+                if not QUESTIONS[q].show_caption or clip.caption]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+    @classmethod
+    def load(cls, review_dir: str | os.PathLike[str]) -> Manifest:
+        path = Path(review_dir) / MANIFEST
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: create the review directory with `acav1m review sample`")
+        data = json.loads(path.read_text())
+        spec = SampleSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("spec").items()})
+        clips = [ReviewClip(**c) for c in data.pop("clips")]
+        return cls(spec=spec, clips=clips, **data)
+
+
+def read_dataset(dataset: Path, score_column: str) -> tuple[pa.Table, list[Path]]:
+    """Rows of a built dataset (its `candidates`, else `default` config) or a run's records.parquet, plus
+    the Parquet files that may hold their media (the `media` config, or the run's media.parquet)."""
+    if dataset.is_dir():
+        files: list[Path] = []
+        for config in ("candidates", "default"):
+            files = sorted((dataset / CONFIGS[config].data_dir).glob("*.parquet"))
+            if files:
+                break
+        media = sorted((dataset / CONFIGS["media"].data_dir).glob("*.parquet"))
+    elif dataset.suffix == ".parquet" and dataset.is_file():
+        files = [dataset]
+        media = [dataset.parent / "media.parquet"] if (dataset.parent / "media.parquet").is_file() else []
+    else:
+        raise FileNotFoundError(f"{dataset}: expected a built dataset directory or a run's records.parquet")
+    if not files:
+        raise FileNotFoundError(f"{dataset}: no Parquet under {CONFIGS['candidates'].data_dir} or "
+                                f"{CONFIGS['default'].data_dir}; is it a built dataset?")
+    tables = []
+    for path in files:
+        names = pq.read_schema(path).names
+        if "clip_id" not in names:
+            raise ValueError(f"{path}: no clip_id column; is it a records or dataset Parquet file?")
+        if score_column not in names:
+            raise ValueError(f"{path}: no score column '{score_column}' (choose one with --score)")
+        columns = [c for c in (*ROW_COLUMNS, score_column) if c in names]
+        table = pq.read_table(path, columns=columns)
+        if "kept" not in names:  # the `default` config: every row was kept
+            table = table.append_column("kept", pa.array([True] * table.num_rows))
+        tables.append(table.select(sorted(table.column_names)))
+    return pa.concat_tables(tables, promote_options="permissive"), media
+
+
+def band_edges(scores: np.ndarray, bands: int) -> list[float]:
+    """Inner quantile edges of the score, so each band holds about the same share of the collection."""
+    finite = scores[np.isfinite(scores)]
+    if bands == 1 or finite.size == 0:
+        return []
+    return [float(v) for v in np.quantile(finite, np.arange(1, bands) / bands)]
+
+
+def band_of(score: float | None, edges: list[float]) -> str:
+    if score is None or not np.isfinite(score):
+        return "no score"
+    return f"q{int(np.searchsorted(edges, score, side='right')) + 1}"
+
+
+def stratum_of(row: dict[str, Any], spec: SampleSpec, edges: list[float]) -> str:
+    parts = []
+    if "kept" in spec.strata:
+        parts.append("kept" if row.get("kept") else "rejected")
+    if "category" in spec.strata:
+        parts.append(row.get("category") or "no category")
+    if "band" in spec.strata:
+        parts.append(f"{spec.score_column} {band_of(row.get(spec.score_column), edges)}")
+    return " / ".join(parts) or "all"
+
+
+def rank_key(seed: int, clip_id: str) -> bytes:
+    return hashlib.blake2b(f"{seed}:{clip_id}".encode(), digest_size=16).digest()
+
+
+def draw(rows: list[dict[str, Any]], spec: SampleSpec, media: MediaIndex) -> tuple[list[float], Manifest]:
+    """Stratify, then take the `per_stratum` clips with media that rank first for the seed."""
+    scores = np.array([np.nan if r.get(spec.score_column) is None else r[spec.score_column] for r in rows], float)
+    edges = band_edges(scores, spec.bands) if "band" in spec.strata else []
+    strata: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        strata.setdefault(stratum_of(row, spec, edges), []).append(row)
+    picked: list[tuple[str, dict[str, Any]]] = []
+    without_media: Counter[str] = Counter()
+    for name, members in sorted(strata.items()):
+        with_media = [r for r in members if r["clip_id"] in media]
+        without_media[name] = len(members) - len(with_media)
+        with_media.sort(key=lambda r: rank_key(spec.seed, r["clip_id"]))
+        picked += [(name, r) for r in with_media[: spec.per_stratum]]
+    picked.sort(key=lambda p: rank_key(spec.seed + 1, p[1]["clip_id"]))  # raters move across strata evenly
+    manifest = Manifest("", spec, edges, {k: len(v) for k, v in sorted(strata.items())}, dict(without_media))
+    manifest.clips = [
+        ReviewClip(r["clip_id"], name, r.get("kept"), r.get("category"), r.get(spec.score_column),
+                   r.get("caption"), video="")
+        for name, r in picked
+    ]
+    return edges, manifest
+
+
+def sample_review(dataset: str | os.PathLike[str], out: str | os.PathLike[str], spec: SampleSpec = SampleSpec(),
+                  media_sources: tuple[str, ...] = ()) -> Manifest:
+    """Write the review directory `out`; rerunning with the same inputs leaves an identical one in place."""
+    dataset, out = Path(dataset), Path(out)
+    table, media_files = read_dataset(dataset, spec.score_column)
+    rows = table.to_pylist()
+    duplicates = [c for c, n in Counter(r["clip_id"] for r in rows).items() if n > 1]
+    if duplicates:
+        raise ValueError(f"{dataset}: clip_id {duplicates[0]} appears more than once")
+    media = MediaIndex()
+    for source in (*media_sources, *map(str, media_files)):
+        media.add_path(Path(source))
+    media.add_sources(rows)
+    _, manifest = draw(rows, spec, media)
+    if not manifest.clips:
+        raise ValueError(f"{dataset}: none of its {len(rows)} clips has media; pass shards, a media Parquet or a "
+                         "folder of {clip_id}.mp4 files with --media")
+    manifest.source = str(dataset)
+    staging = out.parent / f".{out.name}.sampling-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        placed = media.place([(c.clip_id, f"{i:05d}") for i, c in enumerate(manifest.clips)], staging / MEDIA_DIR)
+        for clip in manifest.clips:
+            where = placed[clip.clip_id]
+            clip.video = f"{MEDIA_DIR}/{where.video}"
+            clip.start, clip.end = where.start, where.end
+        (staging / MANIFEST).write_text(manifest.to_json())
+        _move_into_place(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """A new directory is renamed into place; an existing one is kept only if it holds this very sample."""
+    if out.exists():
+        existing = out / MANIFEST
+        if existing.is_file() and existing.read_bytes() == (staging / MANIFEST).read_bytes():
+            return
+        raise FileExistsError(f"{out} already exists and holds something else; choose a new --out directory "
+                              "(a review directory is never overwritten: it may hold votes)")
+    os.replace(staging, out)

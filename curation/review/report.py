@@ -215,6 +215,7 @@ def _write_text(path: Path, text: str) -> None:
 def write_report(review_dir: str | os.PathLike[str], figure: bool = True, card: bool = False) -> dict[str, Any]:
     """report.json + report.md (+ report.png); with `card`, card_section.md to paste into a dataset card."""
     review_dir = Path(review_dir)
+    Manifest.load(review_dir)  # says so when this is no review directory at all
     if not (review_dir / DATABASE).is_file():
         raise FileNotFoundError(f"{review_dir / DATABASE} not found: no votes yet; collect them with "
                                 f"`acav1m review serve {review_dir}`")

@@ -33,7 +33,7 @@ def make_review_inputs(root: Path) -> tuple[Path, Path, bytes]:
     from curation.media.export import flac_bytes
     from curation.media.synthetic import make_clip
 
-    make_clip(root / "clip.mp4", "sync", seed=1, duration=2.0, width=160, height=120)
+    make_clip(root / "clip.mp4", "static", seed=1, duration=2.0, width=160, height=120)
     mp4 = (root / "clip.mp4").read_bytes()
     table = sample_table(ROWS, seed=3)
     kept = [r["clip_id"] for r in table.to_pylist() if r["kept"]]

@@ -21,7 +21,7 @@ LAYOUT = """<!doctype html>
 <style>
  body { font-family: system-ui, sans-serif; max-width: 760px; margin: 1.5em auto; color: #222; }
  header { display: flex; justify-content: space-between; color: #666; font-size: .9em; }
- video { width: 100%; background: #000; border-radius: 6px; }
+ video { width: 100%; max-height: 55vh; background: #000; border-radius: 6px; }
  h1 { font-size: 1.4em; margin: .6em 0 .2em; }
  .hint { color: #555; margin: 0 0 .8em; }
  .caption { background: #f3f3f3; border-left: 4px solid #888; padding: .6em .8em; margin: .6em 0; }

@@ -131,25 +131,40 @@ def test_sample_is_stratified_seeded_and_takes_media_from_config_and_shards(inpu
 
 
 def test_sample_of_a_run_plays_local_source_files_over_the_clip_span(inputs, tmp_path):
+    """A run records local videos by their path inside a source folder (URL-quoted) and lists the folders in
+    its config.yaml; three clips at 0/10/20 s of one local video are found there."""
     dataset, _, mp4 = inputs
     table = pq.read_table(dataset / "data" / "candidates")
+    folder = tmp_path / "my videos"
+    (folder / "sub dir").mkdir(parents=True)
+    (folder / "sub dir" / "clip.mp4").write_bytes(mp4)
+    local = set(range(3))
+    column = lambda name, value: table.set_column(  # noqa: E731
+        table.schema.get_field_index(name), name, [[value if i in local else v for i, v in enumerate(table[name].to_pylist())]])
+    table = column("url", "sub%20dir/clip.mp4")
+    local = set(range(4))
+    table = column("source", "local")
+    (tmp_path / "outside.mp4").write_bytes(mp4)
     urls = table["url"].to_pylist()
-    local = {i: str(Path(dataset).parent / "clip.mp4") for i in (0, 1, 2)}  # three clips of one local video
-    table = table.set_column(table.schema.get_field_index("url"), "url",
-                             [[local.get(i, u) for i, u in enumerate(urls)]])
+    urls[3] = "../outside.mp4"  # a path leaving the source folder is never followed
+    table = table.set_column(table.schema.get_field_index("url"), "url", [urls])
     run = tmp_path / "run"
     run.mkdir()
     pq.write_table(table, run / "records.parquet")
+    (run / "config.yaml").write_text(f"sources:\n  directories:\n  - {folder}\n")
     manifest = sample_review(run / "records.parquet", tmp_path / "review",
                              SampleSpec(per_stratum=5, strata=("kept",), questions=("correspondence", "caption")))
     assert sorted(c.clip_id for c in manifest.clips) == sorted(table["clip_id"].to_pylist()[:3])
     assert len({c.video for c in manifest.clips}) == 1  # the source is copied once and shared
     assert (tmp_path / "review" / manifest.clips[0].video).read_bytes() == mp4
+    assert sorted((c.start, c.end) for c in manifest.clips) == sorted(
+        (r["start_time"], r["end_time"]) for r in table.slice(0, 3).to_pylist())
     assert len(manifest.items()) == 6  # two questions, every clip has a caption
     client = create_app(tmp_path / "review").test_client()
     page = client.get("/rate?rater=ann").get_data(as_text=True)
     clip = next(c for c in manifest.clips if c.clip_id == VoteStore(tmp_path / "review").items[0][0])
     assert f'src="/media/{Path(clip.video).name}#t={clip.start:g},{clip.end:g}"' in page
+    assert client.get(f"/media/{Path(clip.video).name}", headers={"Range": "bytes=0-99"}).status_code == 206
 
 
 def test_bad_inputs_name_what_and_where(inputs, tmp_path, capsys):

@@ -21,7 +21,10 @@ def add_review(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--media", action="append", default=[], metavar="PATH",
                         help="WebDataset .tar shards ({clip_id}.mp4 members), a media Parquet, or a folder of "
                         "either or of {clip_id}.mp4 files (repeatable); the dataset's own `media` config and "
-                        "local source files are used too")
+                        "local source videos are used too")
+    sample.add_argument("--source-dir", action="append", default=[], metavar="DIR",
+                        help="a folder the run read local videos from (repeatable; a run's own config.yaml is read "
+                        "when DATASET is its records.parquet)")
     sample.add_argument("--per-stratum", type=int, default=10, help="clips per stratum (default 10)")
     sample.add_argument("--strata", default=",".join(STRATA), help=f"comma-separated subset of {','.join(STRATA)}")
     sample.add_argument("--score", default="sim_av_instance", help="score column whose quantile bands stratify")
@@ -57,7 +60,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
     spec = SampleSpec(per_stratum=args.per_stratum, strata=_names(args.strata), score_column=args.score,
                       bands=args.bands, questions=_names(args.questions), votes_per_clip=args.votes, seed=args.seed)
-    manifest = sample_review(args.dataset, args.out, spec, tuple(args.media))
+    manifest = sample_review(args.dataset, args.out, spec, tuple(args.media), tuple(args.source_dir))
     print(f"{len(manifest.clips)} clips in {len(manifest.population)} strata, {len(manifest.items())} items to rate "
           f"x {spec.votes_per_clip} votes -> {args.out}")
     for stratum, population in manifest.population.items():

@@ -3,7 +3,8 @@
 A review can only show clips whose media exist, so the sampler first asks which clip ids each source holds
 (cheap: one column or a tar index) and copies bytes only for the clips it picked. Tar shards are read with
 the stdlib `tarfile`: members are `{clip_id}.mp4`, `{clip_id}.flac`, `{clip_id}.json` (the WebDataset
-layout `acav1m download` writes); a key is the member's base name up to its first dot.
+layout `acav1m download` writes); a key is the member's base name up to its first dot. Clips of local
+source videos are found under the run's source directories.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tarfile
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +89,19 @@ class MediaIndex:
             if extension == "mp4":
                 self._add(key, MediaRef("tar", str(path)))
 
-    def add_sources(self, rows: Iterable[dict]) -> None:
-        """Rows whose `url` is an existing local file: the whole source video, played from start to end."""
+    def add_sources(self, rows: Iterable[dict], directories: Iterable[Path]) -> None:
+        """Clips of local source videos (`source` local: `url` is the file's path inside one of the run's
+        source `directories`, URL-quoted): the whole video is copied once and the page plays the clip's span."""
+        roots = [Path(d).resolve() for d in directories]
         for row in rows:
-            url = row.get("url") or ""
-            if url and "://" not in url and Path(url).is_file():
-                self._add(row["clip_id"], MediaRef("source", url, row.get("start_time"), row.get("end_time")))
+            if row.get("source") != "local" or not row.get("url"):
+                continue
+            relative = urllib.parse.unquote(row["url"])
+            for root in roots:
+                path = (root / relative).resolve()
+                if path.is_relative_to(root) and path.is_file():
+                    self._add(row["clip_id"], MediaRef("source", str(path), row.get("start_time"), row.get("end_time")))
+                    break
 
     def place(self, picks: list[tuple[str, str]], media_dir: Path) -> dict[str, PlacedMedia]:
         """Copy the media of (clip_id, file stem) picks into `media_dir`, reading each source once."""

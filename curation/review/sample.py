@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
 from builder.schema import CONFIGS
 from curation.review.media import MediaIndex
@@ -30,7 +31,7 @@ from curation.review.media import MediaIndex
 MANIFEST = "sample.json"
 MEDIA_DIR = "media"
 STRATA = ("kept", "category", "band")
-ROW_COLUMNS = ("clip_id", "kept", "category", "caption", "url", "start_time", "end_time")
+ROW_COLUMNS = ("clip_id", "kept", "category", "caption", "url", "source", "start_time", "end_time")
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,15 @@ class Manifest:
         return cls(spec=spec, clips=clips, **data)
 
 
+def run_source_directories(records: Path) -> list[Path]:
+    """The local source folders a run read (`sources.directories` of the config.yaml beside its records)."""
+    config = records.parent / "config.yaml"
+    if not config.is_file():
+        return []
+    sources = (yaml.safe_load(config.read_text()) or {}).get("sources") or {}
+    return [Path(d) for d in sources.get("directories") or []]
+
+
 def read_dataset(dataset: Path, score_column: str) -> tuple[pa.Table, list[Path]]:
     """Rows of a built dataset (its `candidates`, else `default` config) or a run's records.parquet, plus
     the Parquet files that may hold their media (the `media` config, or the run's media.parquet)."""
@@ -207,8 +217,11 @@ def draw(rows: list[dict[str, Any]], spec: SampleSpec, media: MediaIndex) -> tup
 
 
 def sample_review(dataset: str | os.PathLike[str], out: str | os.PathLike[str], spec: SampleSpec = SampleSpec(),
-                  media_sources: tuple[str, ...] = ()) -> Manifest:
-    """Write the review directory `out`; rerunning with the same inputs leaves an identical one in place."""
+                  media_sources: tuple[str, ...] = (), source_dirs: tuple[str, ...] = ()) -> Manifest:
+    """Write the review directory `out`; rerunning with the same inputs leaves an identical one in place.
+
+    Media come from `media_sources` (shards, media Parquet, folders), then the dataset's own media, then
+    local source videos under `source_dirs` (for a run's records.parquet, also the run's source folders)."""
     dataset, out = Path(dataset), Path(out)
     table, media_files = read_dataset(dataset, spec.score_column)
     rows = table.to_pylist()
@@ -218,11 +231,14 @@ def sample_review(dataset: str | os.PathLike[str], out: str | os.PathLike[str], 
     media = MediaIndex()
     for source in (*media_sources, *map(str, media_files)):
         media.add_path(Path(source))
-    media.add_sources(rows)
+    directories = [Path(d) for d in source_dirs]
+    if dataset.is_file():
+        directories += run_source_directories(dataset)
+    media.add_sources(rows, directories)
     _, manifest = draw(rows, spec, media)
     if not manifest.clips:
         raise ValueError(f"{dataset}: none of its {len(rows)} clips has media; pass shards, a media Parquet or a "
-                         "folder of {clip_id}.mp4 files with --media")
+                         "folder of {clip_id}.mp4 files with --media, or local source folders with --source-dir")
     manifest.source = str(dataset)
     staging = out.parent / f".{out.name}.sampling-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

@@ -5,7 +5,6 @@ the page to out/test-artifacts/review_page.png for a person to look at."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -126,7 +125,3 @@ def test_two_raters_rate_through_the_page_and_the_report_matches(site):
             assert stratum["yes"]["ci95"] == pytest.approx(
                 proportion_confint(stratum["yes"]["k"], stratum["yes"]["n"], method="wilson"), abs=1e-12)
     assert (review / "report.png").exists()
-    copy_to = os.environ.get("ACAV1M_REVIEW_ARTIFACTS")  # README images are refreshed from a test run
-    if copy_to:
-        shutil.copy(SCREENSHOT, Path(copy_to) / "review_page.png")
-        shutil.copy(review / "report.png", Path(copy_to) / "review_report.png")

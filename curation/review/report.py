@@ -150,12 +150,14 @@ def _percent(rate: dict[str, Any]) -> str:
 
 
 def to_markdown(summary: dict[str, Any], figure: str | None = None, heading: str = "#") -> str:
+    bands = (f" Score bands are quantiles of `{summary['score_column']}` with edges "
+             f"{[round(e, 4) for e in summary['band_edges']]}." if summary["band_edges"] else "")
     lines = [f"{heading} Human review", "",
              f"Source: `{summary['source']}`. Raters: {len(summary['raters'])}; votes wanted per clip and question: "
-             f"{summary['votes_per_clip']}. Strata use `{summary['score_column']}` bands with edges "
-             f"{[round(e, 4) for e in summary['band_edges']]}. Rates are over items with all their votes whose "
-             "majority is Yes or No, with 95 % Wilson intervals; for kept strata the Yes rate is precision, for "
-             "rejected strata it is the share of good clips the filters dropped.", ""]
+             f"{summary['votes_per_clip']}.{bands} Rates are over items with all their votes whose majority is Yes "
+             "or No (Unsure majorities and ties are undecided), with 95 % Wilson intervals; for kept strata the "
+             "Yes rate is the filters' precision, for rejected strata the share of good clips they dropped. "
+             "Fleiss' kappa is over Yes / No / Unsure.", ""]
     if figure:
         lines += [f"![Majority-vote Yes rate per stratum]({figure})", ""]
     for question, q in summary["questions"].items():
@@ -193,7 +195,10 @@ def plot(summary: dict[str, Any], path: Path) -> None:
                            for r, s in zip(rates, q["strata"])]).T.reshape(2, -1)
         colours = ["#4c9a2a" if name.startswith("kept") else "#b03a2e" if name.startswith("rejected") else "#555"
                    for name in names]
-        axis.barh(range(len(names)), np.nan_to_num(rates), xerr=errors, color=colours, capsize=3)
+        axis.barh(range(len(names)), np.nan_to_num(rates), height=0.6, xerr=errors, color=colours, capsize=3)
+        for y, stratum in enumerate(q["strata"]):
+            axis.text(1.02, y, f"{stratum['yes']['k']}/{stratum['yes']['n']}", va="center", fontsize=8,
+                      transform=axis.get_yaxis_transform())
         axis.set_yticks(range(len(names)), names, fontsize=8)
         axis.invert_yaxis()
         axis.set_xlim(0, 1)

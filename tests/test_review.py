@@ -152,8 +152,9 @@ def test_sample_of_a_run_plays_local_source_files_over_the_clip_span(inputs, tmp
     run.mkdir()
     pq.write_table(table, run / "records.parquet")
     (run / "config.yaml").write_text(f"sources:\n  directories:\n  - {folder}\n")
-    manifest = sample_review(run / "records.parquet", tmp_path / "review",
-                             SampleSpec(per_stratum=5, strata=("kept",), questions=("correspondence", "caption")))
+    assert main(["review", "sample", str(run / "records.parquet"), "--out", str(tmp_path / "review"),
+                 "--strata", "kept", "--per-stratum", "5", "--questions", "correspondence,caption"]) == 0
+    manifest = Manifest.load(tmp_path / "review")
     assert sorted(c.clip_id for c in manifest.clips) == sorted(table["clip_id"].to_pylist()[:3])
     assert len({c.video for c in manifest.clips}) == 1  # the source is copied once and shared
     assert (tmp_path / "review" / manifest.clips[0].video).read_bytes() == mp4
@@ -280,8 +281,9 @@ def test_report_equals_an_independent_computation(inputs, tmp_path):
     for rater, p_yes in (("r1", 0.8), ("r2", 0.6), ("r3", 0.5), ("r4", 0.7)):
         answers = rng.choice(["yes", "no", "unsure"], size=len(store.items), p=[p_yes, 0.9 - p_yes, 0.1])
         _rate_all(store, rater, lambda i: str(answers[i]))
-    summary = write_report(review, card=True)
-    assert json.loads((review / "report.json").read_text()) == json.loads(json.dumps(summary))
+    assert main(["review", "report", str(review), "--card"]) == 0
+    summary = json.loads((review / "report.json").read_text())
+    assert summary == json.loads(json.dumps(write_report(review, figure=False)))  # the same numbers again
     assert (review / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "## correspondence" in (review / "card_section.md").read_text()
 

@@ -2,7 +2,8 @@
 
 A review can only show clips whose media exist, so the sampler first asks which clip ids each source holds
 (cheap: one column or a tar index) and copies bytes only for the clips it picked. Tar shards are read with
-the stdlib `tarfile`: members are `{clip_id}.mp4`, `{clip_id}.flac`, `{clip_id}.json` (the WebDataset
+the stdlib `tarfile` (the `webdataset` reader streams and decodes every sample; here a few members are
+picked by name, which needs no decoding and no extra dependency): members are `{clip_id}.mp4`, `{clip_id}.flac`, `{clip_id}.json` (the WebDataset
 layout `acav1m download` writes); a key is the member's base name up to its first dot. Clips of local
 source videos are found under the run's source directories.
 """

@@ -114,10 +114,13 @@ class Manifest:
         path = Path(review_dir) / MANIFEST
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: create the review directory with `acav1m review sample`")
-        data = json.loads(path.read_text())
-        spec = SampleSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("spec").items()})
-        clips = [ReviewClip(**c) for c in data.pop("clips")]
-        return cls(spec=spec, clips=clips, **data)
+        try:
+            data = json.loads(path.read_text())
+            spec = SampleSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("spec").items()})
+            clips = [ReviewClip(**c) for c in data.pop("clips")]
+            return cls(spec=spec, clips=clips, **data)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ValueError(f"{path} is not a review sample written by `acav1m review sample` ({error})") from error
 
 
 def run_source_directories(records: Path) -> list[Path]:
@@ -184,6 +187,8 @@ def strata_of(table: pa.Table, spec: SampleSpec) -> tuple[np.ndarray, list[str],
         kept = pc.fill_null(table["kept"], False).to_numpy(zero_copy_only=False).astype(np.int64)
         parts.append((kept, ["rejected", "kept"]))
     if "category" in spec.strata:
+        if "category" not in table.column_names:
+            raise ValueError("the dataset has no category column: leave category out of --strata")
         categories = pc.fill_null(table["category"], "no category").combine_chunks().dictionary_encode()
         parts.append((categories.indices.to_numpy(zero_copy_only=False).astype(np.int64),
                       categories.dictionary.to_pylist()))
@@ -208,6 +213,10 @@ def strata_of(table: pa.Table, spec: SampleSpec) -> tuple[np.ndarray, list[str],
     return np.argsort(order)[inverse], [names[i] for i in order], edges
 
 
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and np.isfinite(value) else None
+
+
 def draw(table: pa.Table, spec: SampleSpec, media: MediaIndex) -> Manifest:
     """Stratify, then take the `per_stratum` clips with media that rank first for the seed."""
     stratum, names, edges = strata_of(table, spec)
@@ -224,7 +233,7 @@ def draw(table: pa.Table, spec: SampleSpec, media: MediaIndex) -> Manifest:
                         dict(zip(names, (population - with_media).tolist())))
     rows = table.take(pa.array(picked, pa.int64())).to_pylist()
     manifest.clips = [
-        ReviewClip(r["clip_id"], names[stratum[i]], r.get("kept"), r.get("category"), r.get(spec.score_column),
+        ReviewClip(r["clip_id"], names[stratum[i]], r.get("kept"), r.get("category"), _finite(r[spec.score_column]),
                    r.get("caption"), video="")
         for i, r in zip(picked, rows)
     ]

@@ -166,7 +166,8 @@ def to_markdown(summary: dict[str, Any], figure: str | None = None, heading: str
         confusion = ", ".join(f"{name.replace('_', ' & ')} {n}" for name, n in agreement["confusion"].items())
         lines += [f"{heading}# {question}: {q['text']}", "",
                   f"{q['complete_items']} of {q['items']} items have all their votes. Fleiss' kappa: {kappa}. "
-                  f"Filters' decision agrees with the majority on {_percent(agreement['agreement'])}; "
+                  f"Filters' decision agrees with the majority on {_percent(agreement['agreement'])} of the sampled "
+                  "clips (strata count equally, not by size); "
                   f"clips per decision and majority: {confusion}.", "",
                   "| stratum | clips in dataset | no media | sampled | complete | undecided | Yes rate [95 % CI] |",
                   "|---|---|---|---|---|---|---|"]

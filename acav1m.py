@@ -95,6 +95,7 @@ COMMANDS = {
     "download": "curation.download.commands:add_download",
     "availability": "curation.download.commands:add_availability",
     "env": "curation.env:add_env",
+    "review": "curation.review.commands:add_review",
 }
 
 

@@ -63,7 +63,8 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
         FetchStage(FetchConfig(cache_dir=Path(cache_dir), timeout_s=fetch.timeout_s, retries=fetch.retries,
                                section_download=fetch.section_download, rate_limit=fetch.rate_limit,
                                sleep_interval_s=fetch.sleep_interval_s, cookies_file=fetch.cookies_file)),
-        SegmentStage(config.segment.mode, max_clips=config.segment.max_clips, detector=config.segment.detector),
+        SegmentStage(config.segment.mode, config.segment.clip_seconds, config.segment.max_clips,
+                     config.segment.detector, config.segment.min_seconds, config.segment.max_seconds),
         DecodeStage(DecodeConfig(), threads=config.decode.threads),
     ]
     if config.caption.settings:
@@ -90,7 +91,8 @@ class ScoredWriter(TaskWriter):
         c = record.candidate
         row = {name: None for name in SCORED_COLUMNS}
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
-                   end_time=c.end_time, source=c.source, license=c.license)
+                   end_time=c.end_time, source=c.source, license=c.license, labels=list(c.labels),
+                   label_ids=list(c.label_ids))
         row.update({k: v for k, v in record.columns.items() if k in row})
         e = record.embeddings
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
@@ -114,11 +116,15 @@ class RunResult:
 
 
 def read_candidates(config: PipelineConfig) -> tuple[list[src.Candidate], list[src.InvalidRow]]:
+    from curation.avset.ontology import load_ontology
+
     seen: set[str] = set()
     items: list[src.Item] = []
     s = config.sources
+    span = (config.segment.min_seconds, config.segment.max_seconds)
+    names = load_ontology(s.ontology).names if s.clip_lists else None
     for path in s.clip_lists:
-        items += src.read_clip_list(path, license=s.license, seen=seen)
+        items += src.read_clip_list(path, license=s.license, seen=seen, span=span, label_names=names)
     for path in s.id_lists:
         items += src.read_id_list(path, license=s.license, seen=seen)
     for path in s.url_lists:
@@ -284,10 +290,10 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
             if row["license"] not in licenses:
                 continue
             ref = where[row["clip_id"]]
-            start = row["start_time"] - ref["media_offset"]
-            clip = decode_clip(ref["media_path"], start, start + 10.0, DecodeConfig(motion=False))
+            start, end = row["start_time"] - ref["media_offset"], row["end_time"] - ref["media_offset"]
+            clip = decode_clip(ref["media_path"], start, end, DecodeConfig(motion=False))
             rows.append({"clip_id": row["clip_id"], "audio": {"bytes": flac_bytes(clip.audio), "path": None},
-                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, start + 10.0, clip.audio),
+                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, end, clip.audio),
                                    "path": None}})
             if len(rows) == 16:  # bounded memory; the builder regroups rows for publishing anyway
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))

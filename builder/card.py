@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import DatasetCardData
 
+from builder.curation_report import curation_sections
 from builder.release import ReleaseInfo, RunSummary
 from builder.schema import CATEGORIES
 
@@ -199,6 +200,8 @@ Categories (zero-shot, six classes: {", ".join(CATEGORIES)}):
 Score distributions (raw cosine in [-1, 1]; quantiles exact to 0.01):
 
 {_score_table(main)}
+
+{curation_sections(result.stats, run)}
 
 Sources: {", ".join(f"{k} ({v})" for k, v in sorted(sources.items())) or "not recorded"}.
 

@@ -116,7 +116,7 @@ class RunResult:
 
 
 def read_candidates(config: PipelineConfig) -> tuple[list[src.Candidate], list[src.InvalidRow]]:
-    from curation.avset.ontology import load_ontology
+    from curation.ontology import load_ontology
 
     seen: set[str] = set()
     items: list[src.Item] = []

@@ -112,7 +112,7 @@ def read_clip_list(
 
     Blank lines and ``#`` lines are skipped. Columns after the third are AudioSet label MIDs (one per
     column, or comma-separated inside one quoted column as AudioSet writes them); with ``label_names``
-    (MID -> display name, e.g. from ``curation.avset.ontology``) every MID must be known and gets its
+    (MID -> display name, e.g. from ``curation.ontology``) every MID must be known and gets its
     name. ``span`` = (min, max) seconds rejects rows whose ``end - start`` lies outside it. The first data
     line is taken as a header (and skipped) when neither its first column is an id nor its second a number.
     """

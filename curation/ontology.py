@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-SHIPPED = "data/audioset_ontology.json"
+SHIPPED = "data/audioset_ontology.json"  # inside the curation package
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ def load_ontology(path: str | Path | None = None) -> Ontology:
 
 @cache
 def _shipped() -> Ontology:
-    text = resources.files("curation.avset").joinpath(SHIPPED).read_text(encoding="utf-8")
-    return parse_ontology(json.loads(text), f"curation/avset/{SHIPPED}")
+    text = resources.files("curation").joinpath(SHIPPED).read_text(encoding="utf-8")
+    return parse_ontology(json.loads(text), f"curation/{SHIPPED}")
 
 
 __all__ = ["Ontology", "load_ontology", "parse_ontology"]

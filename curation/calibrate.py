@@ -65,7 +65,7 @@ def calibrated_thresholds(
     """
     corpus = corpus_from_vectors(vectors, sample_video_ids)
     fitted = calibrate(corpus, CalibrationConfig(min_pairs=config.calibration_pairs, k=config.calibration_k,
-                                                 seed=config.seed))
+                                                 seed=config.seed), kinds=config.calibrates or None)
     thresholds, report = {}, {}
     for kind, fit in fitted.by_kind.items():
         key, column = KINDS[kind]

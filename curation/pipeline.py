@@ -160,7 +160,7 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
 
 def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
     calibrated, report = None, {}
-    if config.filter.mode == "calibrated":
+    if config.filter.calibrates is not None:
         from curation.calibrate import calibrated_thresholds
 
         step = max(1, math.ceil(len(results) * config.executor.clips_per_task / config.filter.calibration_clips))
@@ -169,7 +169,7 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
         video_ids = read_task_tables(output, sample, "scored", ["video_id"]).column("video_id").to_pylist()
         calibrated, report = calibrated_thresholds(vectors, video_ids, scored, config.filter)
     thresholds = config.filter.thresholds(calibrated)
-    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter))
+    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter), config.filter.off_reasons())
     outcome.report = {"calibration": report} if report else {}
     if config.voiceover.enabled:
         outcome.report["avset_retention"] = apply_voiceover(outcome, thresholds)

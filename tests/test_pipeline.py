@@ -64,7 +64,7 @@ def test_demo_run_summary_is_honest(demo):
     stages = [row.stage for row in result.summary.retention]
     assert stages == ["read inputs", "fetch", "segment", "decode", "embed", "score", "voiceover", "categorise",
                       "sync filter", "voice-over filter", "recycling (separated)"]
-    assert [row["clips"] for row in result.summary.extra["avset_retention"]["table"]["sources"]["clips"]] == [12, 2, 2, 2]
+    assert [row["clips"] for row in result.summary.extra["avset_retention"]["table"]["sources"]["all"]] == [12, 2, 2, 2]
     card = (dataset / "README.md").read_text()
     assert "Random-weight models" in card
     assert "| sync filter | 12 | 2 | 0 | 16.7% | 16.7% |" in card

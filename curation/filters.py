@@ -51,6 +51,9 @@ class FilterConfig:
     instance_cosine: float | None = None  # a fixed raw-cosine instance threshold; overrides mode and calibration
     sync_max_offset_s: float | None = None  # model-free sync filter, off unless set (e.g. 0.2)
     sync_min_confidence: float = 0.3
+    realign: bool = False  # ACAV-1M Algorithm 1: shift the audio of clips with a confident offset, re-score
+    realign_min_s: float = 0.08  # shifts below this are left alone (two frames of the 25 fps motion envelope)
+    realign_max_s: float = 1.0  # and above this (the offset search range) are not trusted
     calibration_k: float = 3.0  # AVSET: mean + 3 sigma of the mismatched-pair scores
     calibration_pairs: int = 10_000
     calibration_clips: int = 20_000  # about this many clips (whole tasks) are sampled for the mismatched pairs
@@ -103,6 +106,13 @@ def sync_flags(table: pa.Table, config: FilterConfig) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         passed = (np.abs(offset) <= config.sync_max_offset_s) & (confidence >= config.sync_min_confidence)
     return {"sync": passed}
+
+
+def realign_row(table: pa.Table) -> RetentionRow:
+    """Re-aligned clips (audio shifted) and how many of them now pass the sync check (or all, if it is off)."""
+    shifted = np.asarray(table.column("av_shift_s").fill_null(0.0).to_numpy(zero_copy_only=False)) != 0
+    passed = np.asarray(table.column("pass_sync").fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+    return RetentionRow("re-aligned, then sync check", int(shifted.sum()), int((shifted & passed).sum()))
 
 
 @dataclass

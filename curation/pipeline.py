@@ -32,7 +32,7 @@ from curation.executor import (
 )
 from curation.fetch import FetchConfig
 from curation.filters import (
-    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags, with_columns,
+    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, realign_row, sync_flags, with_columns,
 )
 from curation.record import ClipRecord
 from curation.stage import Stage
@@ -72,6 +72,11 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
 
         stages.append(CaptionStage(config.caption.settings))
     stages += [EmbedStage(config.embed), ScoreStage()]
+    if config.filter.realign:
+        from curation.stages.realign import RealignStage
+
+        f = config.filter
+        stages.append(RealignStage(config.embed, f.sync_min_confidence, f.realign_min_s, f.realign_max_s))
     if config.voiceover.enabled:
         from curation.stages.voiceover import VoiceoverStage
 
@@ -175,6 +180,8 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
         outcome.report["avset_retention"] = apply_voiceover(outcome, thresholds)
     if config.selection.enabled:
         _select(config, outcome, output, results)
+    if config.filter.realign:
+        outcome.retention.append(realign_row(outcome.table))
     if config.filter.sync_max_offset_s is not None:
         outcome.thresholds["sync max offset (s)"] = config.filter.sync_max_offset_s
         outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence
@@ -292,6 +299,8 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
             ref = where[row["clip_id"]]
             start, end = row["start_time"] - ref["media_offset"], row["end_time"] - ref["media_offset"]
             clip = decode_clip(ref["media_path"], start, end, DecodeConfig(motion=False))
+            if shift := row["av_shift_s"]:  # re-aligned: the audio that was scored, under the same frames
+                clip = decode_clip(ref["media_path"], start + shift, end + shift, DecodeConfig(motion=False))
             rows.append({"clip_id": row["clip_id"], "audio": {"bytes": flac_bytes(clip.audio), "path": None},
                          "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, end, clip.audio),
                                    "path": None}})

@@ -14,7 +14,7 @@ import pytest
 from curation.commands import FILTER_PRESETS
 from curation.config import load_config
 from curation.filters import FilterConfig, apply_filters, normalise
-from curation.media.synthetic import make_corpus, make_timecode_video
+from curation.media.synthetic import make_clip, make_timecode_video
 from curation.pipeline import curate
 
 
@@ -34,10 +34,12 @@ def test_fixed_avset_threshold_is_the_papers_raw_cosine() -> None:
 
 def test_avset_preset_thresholds_only_the_av_score_and_table_2_adds_up(tmp_path) -> None:
     local = tmp_path / "local"
-    make_corpus(local, 1, seed=11)  # 6 local clips
+    local.mkdir()
+    for seed, variant in enumerate(("sync", "mismatched", "silent")):
+        make_clip(local / f"{variant}.mp4", variant, seed=seed)
     (tmp_path / "cache" / "videos").mkdir(parents=True)
-    make_timecode_video(tmp_path / "cache" / "videos" / "TimeCode_02.mp4", duration=30)
-    (tmp_path / "clips.csv").write_text("TimeCode_02,0,10\nTimeCode_02,10,20\nTimeCode_02,20,30\n")
+    make_timecode_video(tmp_path / "cache" / "videos" / "TimeCode_02.mp4", duration=20)
+    (tmp_path / "clips.csv").write_text("TimeCode_02,0,10\nTimeCode_02,10,20\n")
     config = load_config(None, [*FILTER_PRESETS["avset"], f"output={tmp_path / 'run'}",
                                 f"sources.directories=[{local}]", f"sources.clip_lists=[{tmp_path / 'clips.csv'}]",
                                 f"fetch.cache_dir={tmp_path / 'cache'}", "embed.variant=tiny", "segment.mode=fixed",
@@ -62,6 +64,6 @@ def test_avset_preset_thresholds_only_the_av_score_and_table_2_adds_up(tmp_path)
         assert [row["clips"] for row in table[source]] == [len(mine), len(s2), len(s3), len(s4)]
     pooled = [row["clips"] for row in table["all"]]
     assert pooled == [a + b for a, b in zip(*([row["clips"] for row in table[s]] for s in ("local", "youtube")))]
-    assert pooled[0] == len(rows) == 9
+    assert pooled[0] == len(rows) == 5
     kept = [r["clip_id"] for r in rows if r["kept"]]
     assert kept == [r["clip_id"] for r in rows if r["pass_instance"] and r["pass_voiceover"]]

@@ -94,9 +94,10 @@ def test_rows_are_scored_and_published_on_their_span(corpus) -> None:
     assert rows[3.0]["labels"] == ["Speech", "Dog"] and rows[3.0]["label_ids"] == ["/m/09x0r", "/m/0bt9lr"]
     assert rows[5.0]["labels"] == ["Music"]
     errors = pq.read_table(result.output / "errors.parquet").to_pylist()
-    reasons = {e["reason"]: e["detail"] for e in errors}
-    assert "accepted 2-60 s" in reasons["span_out_of_range"] and "clips.csv:4" in reasons["span_out_of_range"]
-    assert "/m/notreal" in reasons["unknown_label"]
+    reasons = {e["reason"]: e for e in errors}
+    assert "accepted 2-60 s" in reasons["span_out_of_range"]["detail"]
+    assert reasons["span_out_of_range"]["origin"].endswith("clips.csv:4")
+    assert "/m/notreal" in reasons["unknown_label"]["detail"]
 
 
 def test_labels_reach_the_published_dataset(corpus, tmp_path) -> None:

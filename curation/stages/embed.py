@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from curation.embed import Embedder, EmbedderConfig, build_embedder
+from curation.embed import Embedder, EmbedderConfig, build_embedder, embedder_name
 from curation.record import ClipRecord, Failure, same_length_groups
 from curation.stage import Resources, Stage
 
@@ -33,12 +33,13 @@ class EmbedStage(Stage):
         self.resources = Resources(cpus=1.0, gpus=0.0, memory_gb=6.0 if config.variant == "huge" else 0.5,
                                    model=f"{config.backend}-{config.variant}")
         self.embedder: Embedder | None = None
+        self.runtime_attributes = frozenset({"embedder"})
 
     def setup(self) -> None:
         self.embedder = shared_embedder(self.config)
 
     def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
-        embedder = self.embedder or shared_embedder(self.config)
+        embedder = self.embedder
         for group in same_length_groups(batch):  # clips of one length stack into one model batch
             self.embed_media(embedder, group)
         captioned = [r for r in batch if r.columns.get("caption")]
@@ -63,6 +64,4 @@ class EmbedStage(Stage):
                                  "visual_sec": frames[i]}
 
     def describe(self) -> dict[str, str]:
-        embedder = self.embedder or shared_embedder(self.config)
-        random = " (random weights)" if embedder.random_weights else ""
-        return {"embedder": f"{embedder.name}{random}"}
+        return {"embedder": embedder_name(self.config)}

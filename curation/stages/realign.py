@@ -33,6 +33,7 @@ class RealignStage(PerClipStage):
         self.resources = Resources(cpus=1.0, model=f"{embedder.backend}-{embedder.variant}")
         self.scorer = ScoreStage(max_offset_s=max(1.0, max_shift_s))
         self.counts: Counter = Counter()
+        self.runtime_attributes = frozenset({"counts", "scorer"})
 
     def wants_shift(self, record: ClipRecord) -> float | None:
         """The shift to apply (seconds, rounded to ms), or None when the clip stays as it is."""

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,6 @@ from curation.config import PipelineConfig, config_to_yaml
 from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
-from curation.fetch import FetchConfig
 from curation.filters import (
     NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, realign_row, sync_flags, with_columns,
 )
@@ -58,12 +57,9 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     from curation.stages.score import ScoreStage
     from curation.stages.segment import SegmentStage
 
-    fetch = config.fetch
-    cache_dir = fetch.cache_dir or os.path.join(config.output, "cache")
+    fetch = config.fetch if config.fetch.cache_dir else replace(config.fetch, cache_dir=Path(config.output) / "cache")
     stages: list[Stage] = [
-        FetchStage(FetchConfig(cache_dir=Path(cache_dir), timeout_s=fetch.timeout_s, retries=fetch.retries,
-                               section_download=fetch.section_download, rate_limit=fetch.rate_limit,
-                               sleep_interval_s=fetch.sleep_interval_s, cookies_file=fetch.cookies_file)),
+        FetchStage(fetch),
         SegmentStage(config.segment.mode, config.segment.clip_seconds, config.segment.max_clips,
                      config.segment.detector, config.segment.min_seconds, config.segment.max_seconds),
         DecodeStage(DecodeConfig(), threads=config.decode.threads),

@@ -90,6 +90,9 @@ def test_rows_are_scored_and_published_on_their_span(corpus) -> None:
         assert audio_sec.shape == visual_sec.shape == (seconds, dim)  # one pair per second of the clip
         expected = np.mean(np.sum(audio_sec * visual_sec, axis=1))  # the score from its definition
         assert row["sim_av_temporal"] == pytest.approx(expected, abs=1e-5)
+    for row in rows.values():  # every score is defined whatever the length
+        for column in ("sim_av_instance", "sim_av_temporal", "temporal_contrast", "av_offset_s", "category_confidence"):
+            assert row[column] is not None and np.isfinite(row[column]), column
     # labels from the clip list, named from the shipped AudioSet ontology
     assert rows[3.0]["labels"] == ["Speech", "Dog"] and rows[3.0]["label_ids"] == ["/m/09x0r", "/m/0bt9lr"]
     assert rows[5.0]["labels"] == ["Music"]
@@ -133,3 +136,29 @@ def test_shots_variable_cuts_each_shot_between_min_and_max(tmp_path) -> None:
     decoded = list(DecodeStage(threads=1).process(clips))
     assert [len(r.frames) for r in decoded] == [3, 6, 6, 5]  # 6.5 s -> frames at 0.5 .. 5.5 s
     assert [len(r.audio) for r in decoded] == [48_000, 104_000, 104_000, 80_000]
+
+
+def test_calibration_null_pairs_clips_of_different_lengths_over_their_common_seconds() -> None:
+    import pyarrow as pa
+
+    from curation.calibrate import corpus_from_vectors
+
+    rng = np.random.default_rng(0)
+    dim, steps = 4, (2, 3, 5)
+    audio_sec = [rng.normal(size=(t, dim)) for t in steps]
+    visual_sec = [rng.normal(size=(t, dim)) for t in steps]
+    vectors = pa.table({
+        "audio": [rng.normal(size=dim).tolist() for _ in steps], "visual": [rng.normal(size=dim).tolist() for _ in steps],
+        "text": pa.nulls(3, pa.list_(pa.float32())),
+        "audio_sec": [a.ravel().tolist() for a in audio_sec], "visual_sec": [v.ravel().tolist() for v in visual_sec]})
+    corpus = corpus_from_vectors(vectors, ["a", "b", "c"])
+    i, j = np.array([0, 2, 1]), np.array([2, 1, 1])
+    got = corpus.pair_scores("av_temporal", i, j)
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    for k, (a, b) in enumerate(zip(i, j)):
+        t = min(steps[a], steps[b])
+        expected = np.mean(np.sum(unit(audio_sec[a][:t]) * unit(visual_sec[b][:t]), axis=1))
+        assert got[k] == pytest.approx(expected, abs=1e-5)

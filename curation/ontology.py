@@ -8,7 +8,6 @@ reports clips per AudioSet category (Figure 2); the seven top-level categories a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -24,19 +23,9 @@ class Ontology:
     source: str
     by_name: dict[str, str]  # casefolded display name -> MID
 
-    def name(self, mid: str) -> str | None:
-        return self.names.get(mid)
-
     def mid_of(self, name: str) -> str | None:
         """The MID of a display name (taggers such as AST report names), case-insensitive."""
         return self.by_name.get(name.casefold())
-
-    def top_level(self, labels: Iterable[str]) -> set[str]:
-        """Top-level categories of labels given as MIDs or display names; unknown labels count for none."""
-        found: set[str] = set()
-        for label in labels:
-            found |= self.roots.get(label if label in self.roots else self.mid_of(label) or "", frozenset())
-        return found
 
 
 def parse_ontology(data: object, source: str) -> Ontology:

@@ -39,7 +39,7 @@ def test_avset_preset_thresholds_only_the_av_score_and_table_2_adds_up(tmp_path)
         make_clip(local / f"{variant}.mp4", variant, seed=seed)
     (tmp_path / "cache" / "videos").mkdir(parents=True)
     make_timecode_video(tmp_path / "cache" / "videos" / "TimeCode_02.mp4", duration=20)
-    (tmp_path / "clips.csv").write_text("TimeCode_02,0,10\nTimeCode_02,10,20\n")
+    (tmp_path / "clips.csv").write_text("TimeCode_02,0,10\nTimeCode_02,10,14\n")  # two lengths in one batch
     config = load_config(None, [*FILTER_PRESETS["avset"], f"output={tmp_path / 'run'}",
                                 f"sources.directories=[{local}]", f"sources.clip_lists=[{tmp_path / 'clips.csv'}]",
                                 f"fetch.cache_dir={tmp_path / 'cache'}", "embed.variant=tiny", "segment.mode=fixed",

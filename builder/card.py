@@ -147,6 +147,25 @@ def _filters_section(run: RunSummary) -> str:
     return "\n".join(lines)
 
 
+def availability_section(release: ReleaseInfo) -> str:
+    """The available share of `default` at the last check, dated: what users of id-only datasets ask first."""
+    figures = release.availability
+    if figures is None:
+        return ("Availability of the source media was not checked for this release "
+                "(`acav1m availability` writes the table `acav1m build --availability` reads).")
+    share = figures.available / figures.checked if figures.checked else 0.0
+    gone = figures.unavailable / figures.checked if figures.checked else 0.0
+    others = ", ".join(f"{status} {n}" for status, n in figures.by_status.items() if status != "ok") or "none"
+    done = ("flagged in `candidates` (`kept = false`, `reject_reason` `unavailable`) and left out of `default`"
+            if figures.action == "flag" else "dropped from every config")
+    return (f"Availability checked on {figures.checked_on or 'an unknown date'} (yt-dlp, from one location): of "
+            f"{figures.clips} clips in `default`, {figures.checked} were checked; {figures.available} "
+            f"({share:.1%}) could be fetched and {figures.unavailable} ({gone:.1%}) are gone for everyone (private, "
+            f"removed, unavailable, or shorter than their clip). All statuses other than ok: {others}. "
+            f"{figures.affected} rows whose media are gone were {done}. Geo-, age- or login-restricted and "
+            "rate-limited clips stay in the release.")
+
+
 def render_body(result: BuildResult, release: ReleaseInfo) -> str:
     run = release.run
     default = result.stats.get("default")
@@ -234,6 +253,8 @@ Annotations (captions, scores, categories, flags) are released under {release.an
 {release.media_license}
 
 Licences declared by the inputs: {", ".join(f"{k} ({v})" for k, v in sorted(licences.items())) or "none"}.
+
+{availability_section(release)}
 
 ## Maintenance and takedown
 Releases are versioned. To have a clip removed, contact the maintainers: {release.contact} Removed clips are

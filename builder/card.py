@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import datasets
 from huggingface_hub import DatasetCardData
 
+from builder.curation_report import curation_sections
 from builder.figures import Figure, draw_figures
 from builder.release import ReleaseInfo, RunSummary
 from builder.schema import CATEGORIES
@@ -151,6 +152,25 @@ def _filters_section(run: RunSummary) -> str:
     return "\n".join(lines)
 
 
+def availability_section(release: ReleaseInfo) -> str:
+    """The available share of `default` at the last check, dated: what users of id-only datasets ask first."""
+    figures = release.availability
+    if figures is None:
+        return ("Availability of the source media was not checked for this release "
+                "(`acav1m availability` writes the table `acav1m build --availability` reads).")
+    share = figures.available / figures.checked if figures.checked else 0.0
+    gone = figures.unavailable / figures.checked if figures.checked else 0.0
+    others = ", ".join(f"{status} {n}" for status, n in figures.by_status.items() if status != "ok") or "none"
+    done = ("flagged in `candidates` (`kept = false`, `reject_reason` `unavailable`) and left out of `default`"
+            if figures.action == "flag" else "dropped from every config")
+    return (f"Availability checked on {figures.checked_on or 'an unknown date'} (yt-dlp, from one location): of "
+            f"{figures.clips} clips in `default`, {figures.checked} were checked; {figures.available} "
+            f"({share:.1%}) could be fetched and {figures.unavailable} ({gone:.1%}) are gone for everyone (private, "
+            f"removed, unavailable, or shorter than their clip). All statuses other than ok: {others}. "
+            f"{figures.affected} rows whose media are gone were {done}. Geo-, age- or login-restricted and "
+            "rate-limited clips stay in the release.")
+
+
 @dataclass
 class CardContext:
     """Everything a card section may say: the build's statistics, the release and the figures drawn."""
@@ -227,7 +247,7 @@ def _motivation(ctx: CardContext) -> str:
                  "Preprocessing): treat every clip as unfiltered.")
     return f"""## Motivation
 Large video collections pair pictures with sound that does not belong to them (background music, voice-over,
-dubbing). The ACAV-1M recipe keeps 10-second clips whose audio and frames correspond, so audio-visual models learn
+dubbing). The ACAV-1M recipe keeps clips whose audio and frames correspond, so audio-visual models learn
 from corresponding signals. {kept}"""
 
 
@@ -287,14 +307,20 @@ def fields_tables(stats: dict[str, ConfigStats]) -> str:
     return "## Data fields\n\n" + "\n\n".join(blocks)
 
 
+def _curation_report(ctx: CardContext) -> str:
+    """Clip lengths, labels and before/after statistics of the curation (builder/curation_report.py)."""
+    return curation_sections(ctx.result.stats, ctx.run)
+
+
 def _data_fields(ctx: CardContext) -> str:
     return fields_tables(ctx.result.stats)
 
 
 def _collection(ctx: CardContext) -> str:
     return f"""## Collection process
-{ctx.release.sources} Candidates were fetched with yt-dlp (YouTube, URLs) or read from disk, cut into 10-second
-clips, decoded to 10 frames (1 fps, 224x224) and 16 kHz mono audio.
+{ctx.release.sources} Candidates were fetched with yt-dlp (YouTube, URLs) or read from disk, cut into clips
+(`[start_time, end_time)`, exactly the span decoded and scored), decoded to one frame per second (224x224) and
+16 kHz mono audio.
 
 Retention per stage:
 
@@ -355,14 +381,23 @@ treating the captions or categories as ground truth; redistributing the source m
 
 
 def _media(ctx: CardContext) -> str:
-    return """## Getting the media
+    return f"""## Getting the media
 Rows name their source (`url`, `video_id`) and the clip (`start_time`, `end_time` in seconds); the media are not
-in this repository unless the `media` config is present. `acav1m download` (from the acav1m package) fetches the
-clips of a split with retries and records which are still available. Without it, one clip at a time:
+in this repository unless the `media` config is present. The acav1m package fetches and cuts them, with retries,
+and records which clips are still available:
+
+```bash
+acav1m download {ctx.release.name} --out clips/ --split train --format webdataset   # or parquet, files
+acav1m availability {ctx.release.name} --out check/                                # metadata only
+```
+
+Without it, one clip at a time with yt-dlp's section download:
 
 ```bash
 yt-dlp --download-sections "*START_TIME-END_TIME" -f "bv*+ba/b" -o "CLIP_ID.%(ext)s" "URL"
-```"""
+```
+
+{availability_section(ctx.release)}"""
 
 
 def _licence(ctx: CardContext) -> str:
@@ -462,7 +497,7 @@ def _citation(ctx: CardContext) -> str:
 
 # The card body, in order. Each section is a small function of the context, so sections can be added
 # (e.g. availability, before/after statistics) without touching the others.
-SECTIONS = (_header, _motivation, _composition, _data_fields, _collection, _preprocessing, _limitations, _uses,
+SECTIONS = (_header, _motivation, _composition, _curation_report, _data_fields, _collection, _preprocessing, _limitations, _uses,
             _media, _licence, _maintenance, _citation)
 
 

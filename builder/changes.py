@@ -73,7 +73,11 @@ def _fingerprints(fs: Any, files: list[str]) -> pd.DataFrame:
     parts = []
     for path in files:
         with fs.open(path, "rb") as handle:
-            frame = pq.read_table(handle).to_pandas()
+            table = pq.read_table(handle)
+        frame = table.to_pandas()
+        for name in table.column_names:  # list values (labels) hash as their joined text
+            if pa.types.is_list(table.schema.field(name).type) or pa.types.is_large_list(table.schema.field(name).type):
+                frame[name] = frame[name].map(lambda v: None if v is None else "\x1f".join(map(str, v)))
         parts.append(pd.DataFrame(
             {name: pd.util.hash_pandas_object(frame[[c for c in columns if c in frame]], index=False).to_numpy()
              for name, columns in GROUPS.items()},

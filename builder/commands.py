@@ -68,6 +68,7 @@ def run_build(args: argparse.Namespace) -> int:
     if args.run_summary:
         release.run = RunSummary.load(args.run_summary)
     inputs = {"records": args.records, "embeddings": args.embeddings, "media": args.media}
+    Path(args.out).resolve().parent.mkdir(parents=True, exist_ok=True)  # the availability work folder's home
     with tempfile.TemporaryDirectory(prefix=".acav1m-availability-", dir=Path(args.out).resolve().parent) as work:
         if args.availability:
             from builder.availability import apply_availability

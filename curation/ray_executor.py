@@ -62,6 +62,8 @@ def placement(stages: Sequence[Stage]) -> list[StageGroup]:
 
 
 def _ray():
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")  # its INFO lines would break the progress bar
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
         import ray.data  # noqa: F401
@@ -140,7 +142,6 @@ def _connect(ray, config: ExecutorConfig, output: Path, groups: list[StageGroup]
     """Join the configured cluster, or start a private local Ray; True when this call started it."""
     if ray.is_initialized():  # e.g. the caller (a notebook, a test) already connected
         return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     address = config.ray_address or os.environ.get("RAY_ADDRESS")
     if address and address != "local":

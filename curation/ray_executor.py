@@ -40,6 +40,10 @@ UNIX_SOCKET_MAX = 107  # Ray puts its sockets under the temp dir; AF_UNIX paths 
 SESSION_SOCKET_SUFFIX = len("/session_2026-11-30_15-42-03_123456_1234567/sockets/plasma_store")
 
 
+class StageSetupFailed(RuntimeError):
+    """A worker could not set its stages up (a missing checkpoint, a bad setting): the run stops with it."""
+
+
 @dataclass(frozen=True)
 class StageGroup:
     """Consecutive stages that run in one place: Ray tasks, or one actor pool."""
@@ -99,11 +103,15 @@ def run_on_ray(stages: Sequence[Stage], todo: Sequence[tuple[Task, dict]], outpu
                     compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(config.workers, len(rows)))),
                     **remote)
             else:
-                dataset = dataset.map_batches(_run_group, fn_kwargs=step, batch_size=1, **remote)
+                dataset = dataset.map_batches(_run_tasks_group, fn_kwargs=step, batch_size=1, **remote)
         try:
             for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
-                for key in batch["key"]:
+                for key, error in zip(batch["key"], batch["error"]):
+                    if error:
+                        raise StageSetupFailed(f"a Ray worker could not run the stages: {error}")
                     on_done(str(key))
+        except StageSetupFailed:
+            raise
         except Exception as error:  # noqa: BLE001 - one readable line instead of Ray's nested tracebacks
             raise RuntimeError(f"the Ray run failed: {_root_cause(error)}") from error
     finally:
@@ -112,27 +120,47 @@ def run_on_ray(stages: Sequence[Stage], todo: Sequence[tuple[Task, dict]], outpu
 
 
 def _run_group(batch: dict[str, np.ndarray], stages: Sequence[Stage], last: bool, output: Path,
-               writer: TaskWriter, ready: bool = False) -> dict[str, np.ndarray]:
+               writer: TaskWriter, setup_error: str | None = None) -> dict[str, np.ndarray]:
     """One task through one group of stages: its state for the next group, or its committed files."""
-    if not ready:  # a Ray task: CPU stages only (no models), set up for each call
-        set_up(stages)
-    keys, jobs = [], []
-    for key, job in zip(batch["key"], batch["job"]):
+    keys, jobs, errors = [], [], []
+    earlier = batch.get("error", [""] * len(batch["key"]))
+    for key, job, error in zip(batch["key"], batch["job"], earlier):
+        keys.append(str(key))
+        if error or setup_error is not None:  # reported to the driver, which stops the run with it
+            jobs.append(b"")
+            errors.append(error or setup_error)
+            continue
         fingerprint, state = pickle.loads(job)
         state: TaskState = advance(stages, state, last=last)
         if last:
             commit_state(output, fingerprint, writer, state)
-        keys.append(str(key))
         jobs.append(b"" if last else pickle.dumps((fingerprint, state)))
-    return {"key": np.array(keys, dtype=object), "job": np.array(jobs, dtype=object)}
+        errors.append("")
+    return {"key": np.array(keys, dtype=object), "job": np.array(jobs, dtype=object),
+            "error": np.array(errors, dtype=object)}
+
+
+def _set_up_or_say_why(stages: Sequence[Stage]) -> str | None:
+    """Set the stages up here; a failure (a missing checkpoint, a bad setting) is returned as one line
+    instead of raised, so the driver stops with it at once instead of Ray restarting the actor in vain."""
+    try:
+        set_up(stages)
+    except Exception as error:  # noqa: BLE001 - reported to the driver, which raises it
+        return f"setting up {'+'.join(s.name for s in stages)} failed: {type(error).__name__}: {error}"
+    return None
+
+
+def _run_tasks_group(batch: dict[str, np.ndarray], stages: Sequence[Stage], **step) -> dict[str, np.ndarray]:
+    """A Ray task: CPU stages only (no models), so they are set up for each call."""
+    return _run_group(batch, stages, setup_error=_set_up_or_say_why(stages), **step)
 
 
 class _GroupActor:
     """An actor of the model pool: sets its stages up once (models load in the actor, never in the driver)."""
 
     def __init__(self, stages: Sequence[Stage], last: bool, output: Path, writer: TaskWriter) -> None:
-        set_up(stages)
-        self.step = dict(stages=stages, last=last, output=output, writer=writer, ready=True)
+        self.step = dict(stages=stages, last=last, output=output, writer=writer,
+                         setup_error=_set_up_or_say_why(stages))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return _run_group(batch, **self.step)

@@ -211,5 +211,5 @@ def _root_cause(error: BaseException) -> str:
         if not isinstance(inner, BaseException):
             break
         error = inner
-    message = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {message[-1] if message else ''}"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__  # Ray ends a remote traceback with "Error: message"

@@ -10,6 +10,7 @@ fingerprint (inputs + stage settings) matches. `executor.backend=ray` runs the s
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 from abc import ABC, abstractmethod
@@ -29,6 +30,7 @@ from curation.errors import ClipError
 from curation.stage import Resources, Stage
 from curation.tasks import Task, clean_partials, commit_task, plan_tasks, task_dir, tasks_to_run
 
+log = logging.getLogger("acav1m.executor")
 ERROR_SCHEMA = pa.schema([
     ("clip_id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
     ("video_id", pa.string()),
@@ -118,12 +120,18 @@ def local_workers(stages: Sequence[Stage], wanted: int, tasks: int) -> int:
     """Worker processes that fit this machine: each needs `worker_resources` (its GPUs, its memory)."""
     need = worker_resources(stages)
     workers = max(1, min(wanted, tasks))
+    gpus = 0
     if need.gpus > 0:
         import torch
 
-        workers = max(1, min(workers, int(torch.cuda.device_count() // need.gpus)))
+        gpus = torch.cuda.device_count()
+        workers = min(workers, int(gpus // need.gpus))
     total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return max(1, min(workers, int(total_gb // max(need.memory_gb, 0.1))))
+    fits = max(1, min(workers, int(total_gb // max(need.memory_gb, 0.1))))
+    if fits < min(wanted, tasks):
+        log.warning("executor.workers=%d: running %d, as each needs %g GPUs and %.1f GB (this machine: %d GPUs, "
+                    "%.0f GB)", wanted, fits, need.gpus, need.memory_gb, gpus, total_gb)
+    return fits
 
 
 def stage_settings(stages: Sequence[Stage], config: ExecutorConfig) -> dict:

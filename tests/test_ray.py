@@ -18,12 +18,12 @@ psutil = pytest.importorskip("psutil")
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from curation.config import load_config  # noqa: E402
-from curation.executor import StageCounts, TaskResult, _through  # noqa: E402
+from curation.executor import StageCounts, TaskResult, _through, local_workers  # noqa: E402
 from curation.pipeline import build_stages  # noqa: E402
 from curation.ray_executor import placement  # noqa: E402
 from curation.record import ClipRecord  # noqa: E402
 from curation.sources import Candidate  # noqa: E402
-from curation.stage import PerClipStage, Stage  # noqa: E402
+from curation.stage import PerClipStage, Resources, Stage  # noqa: E402
 from curation.media.synthetic import make_corpus  # noqa: E402
 from curation.pipeline import curate  # noqa: E402
 from curation.stages.embed import shared_embedder  # noqa: E402
@@ -149,6 +149,10 @@ def test_placement_follows_the_declared_resources(tmp_path):
     assert actors.memory_gb == pytest.approx(0.5 + 0.5 + 1.0)  # embedder (once), score, voice-over tagger
     cuda = placement(build_stages(load_config(None, [f"output={tmp_path}", *SETTINGS, "embed.device=cuda"])))
     assert cuda[1].resources.gpus == 1.0 and cuda[0].resources.gpus == 0.0
+    # the local executor reads the same declarations: no more worker processes than memory (or GPUs) allow
+    total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    huge = type("Huge", (_Counts,), {"resources": Resources(memory_gb=total_gb / 2.5)})()
+    assert local_workers([huge], wanted=8, tasks=20) == 2 and local_workers([huge], wanted=8, tasks=1) == 1
 
 
 class _Breaks(Stage):
@@ -166,7 +170,7 @@ class _Counts(PerClipStage):
     name = "after"
 
     def process_one(self, record):
-        record.columns["seen"] = True
+        record.columns["category"] = "music"
         yield record
 
 
@@ -175,7 +179,7 @@ def test_a_stage_raising_on_one_clip_fails_that_clip_only():
              for c in ("a", "bad", "c")]
     result, errors = TaskResult("t", {"breaks": StageCounts(), "after": StageCounts()}), []
     survivors = _through([_Breaks(), _Counts()], batch, result, errors)
-    assert [r.clip_id for r in survivors] == ["a", "c"] and all(r.columns["seen"] for r in survivors)
+    assert [r.clip_id for r in survivors] == ["a", "c"] and all(r.columns["category"] == "music" for r in survivors)
     assert [(e["clip_id"], e["stage"], e["reason"], e["detail"]) for e in errors] == [
         ("bad", "breaks", "stage_error", "RuntimeError: boom on bad")]
     assert errors[0]["input"] == "/bad.mp4"

@@ -93,6 +93,7 @@ COMMANDS = {
     "demo": "curation.commands:add_demo",
     "select": "curation.commands:add_select",
     "env": "curation.env:add_env",
+    "review": "curation.review.commands:add_review",
 }
 
 

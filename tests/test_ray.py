@@ -1,5 +1,5 @@
-"""executor.backend=ray gives the local executor's bytes: on a simulated two-node cluster with an actor
-killed mid-run, and after the driver is killed with SIGKILL and the command rerun."""
+"""executor.backend=ray gives the local executor's bytes on a simulated two-node cluster, with the driver
+killed by SIGKILL and the command rerun, and the model actor killed by SIGKILL during the rerun."""
 
 from __future__ import annotations
 
@@ -85,40 +85,26 @@ def _finished_tasks(run: Path) -> int:
     return sum(1 for p in root.iterdir() if "." not in p.name) if root.is_dir() else 0
 
 
-def test_two_nodes_with_an_actor_killed_mid_run_give_the_local_bytes(cluster, corpus, local_run, tmp_path):
-    out = tmp_path / "ray"
-    killed: list[tuple[int, int]] = []  # (actor pid, tasks finished when it was killed)
-
-    def kill_the_model_actor() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not killed:
-            if _finished_tasks(out) >= 1:
-                for process in psutil.process_iter(["pid", "cmdline"]):
-                    if "_GroupActor" in " ".join(process.info["cmdline"] or []):
-                        done = _finished_tasks(out)
-                        os.kill(process.info["pid"], signal.SIGKILL)
-                        killed.append((process.info["pid"], done))
-                        return
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_the_model_actor, daemon=True)
-    killer.start()
-    shared_embedder.cache_clear()
-    config = load_config(None, [f"output={out}", f"sources.directories=[{corpus}]", *SETTINGS,
-                                "executor.backend=ray"])
-    curate(config, progress=False)
-    killer.join(timeout=5)
-    assert shared_embedder.cache_info().currsize == 0, "the driver built the embedder"
-    assert killed and killed[0][1] < _finished_tasks(local_run), "the actor must have been killed mid-run"
-    assert len(ray.nodes()) == 2
-    _assert_same_bytes(out, local_run)
+def _kill_the_model_actor_after(out: Path, finished: int, killed: list) -> None:
+    """SIGKILL the model actor (by pid) once `finished` tasks are done: mid-run."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if _finished_tasks(out) >= finished:
+            for process in psutil.process_iter(["pid", "cmdline"]):
+                if "_GroupActor" in " ".join(process.info["cmdline"] or []):
+                    done = _finished_tasks(out)
+                    os.kill(process.info["pid"], signal.SIGKILL)
+                    killed.append((process.info["pid"], done))
+                    return
+        time.sleep(0.05)
 
 
-def test_driver_killed_then_rerun_gives_the_local_bytes(cluster, corpus, local_run, tmp_path):
+def test_driver_then_actor_killed_on_two_nodes_still_give_the_local_bytes(cluster, corpus, local_run, tmp_path):
     out = tmp_path / "ray"
     settings = [f"sources.directories=[{corpus}]", *SETTINGS, "executor.backend=ray",
                 f"executor.ray_address={cluster.address}"]  # a driver joining a running cluster
     args = ["curate", "--output", str(out), *sum((["--set", s] for s in settings), [])]
+    # 1. the driver (the CLI in its own process) is killed with SIGKILL after its first finished task
     driver = subprocess.Popen([sys.executable, "-c", f"import sys, acav1m; sys.exit(acav1m.main({args!r}))"],
                               env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -127,11 +113,22 @@ def test_driver_killed_then_rerun_gives_the_local_bytes(cluster, corpus, local_r
         time.sleep(0.05)
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
-    finished = _finished_tasks(out)
+    finished, total = _finished_tasks(out), _finished_tasks(local_run)
     assert not (out / "records.parquet").exists(), "the driver must have been killed before it finished"
-    assert 1 <= finished < _finished_tasks(local_run)
+    assert 1 <= finished < total - 1
     markers = {p: p.stat().st_mtime_ns for p in (out / "tasks").glob("*/task.json") if "." not in p.parent.name}
-    curate(load_config(None, [f"output={out}", *settings]), progress=False)  # the same command again
+
+    # 2. the same command again, here, on the two nodes; the model actor is killed with SIGKILL mid-run
+    killed: list[tuple[int, int]] = []
+    killer = threading.Thread(target=_kill_the_model_actor_after, args=(out, finished + 1, killed), daemon=True)
+    killer.start()
+    shared_embedder.cache_clear()
+    curate(load_config(None, [f"output={out}", *settings]), progress=False)
+    killer.join(timeout=5)
+
+    assert killed and killed[0][1] < total, "the actor must have been killed mid-run"
+    assert shared_embedder.cache_info().currsize == 0, "the driver built the embedder"
+    assert len(ray.nodes()) == 2
     _assert_same_bytes(out, local_run)
     assert not list((out / "tasks").glob("*.partial"))
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in markers.items()), "a finished task was recomputed"

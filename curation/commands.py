@@ -11,6 +11,10 @@ FILTER_PRESETS = {
     "acav1m-uniform": ["filter.mode=paper-uniform"],  # ACAV-1M Algorithm 1: 0.5 everywhere
     "avset": ["filter.mode=calibrated", "voiceover.enabled=true"],  # AVSET-10M stages 2-4
     "acav1m+avset": ["filter.mode=paper-tuned", "voiceover.enabled=true"],
+    # ACAV100M §3.1: metadata filters before any download (curation/metadata/filters.py says how each maps)
+    "acav100m": ["metadata.enabled=true", "metadata.min_duration_s=30", "metadata.max_duration_s=600",
+                 "metadata.exclude_live=true", "metadata.exclude_categories=[Gaming, Film & Animation, Music]",
+                 "metadata.default_keywords=true", "metadata.language_share=0.9"],
 }
 
 

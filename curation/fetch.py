@@ -16,7 +16,9 @@ Why it is built this way (video2dataset's users report bot checks, HTTP 429 and 
   final path is checked to lie inside ``cache_dir``.
 
 Cache layout: ``cache_dir/sections/{clip_id}_{end ms}.{ext}`` holds just the clip (needs ffmpeg);
-``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video.
+``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video;
+``cache_dir/info/{video_id}.json`` holds a video's metadata (``fetch_info``: no media is downloaded),
+trimmed to ``INFO_KEYS`` so no signed media URL is ever stored.
 
 Failures raise ``ClipError`` with reason ``invalid_video_id``, ``unsafe_path``, ``missing_file``,
 ``http_404``, ``blocked``, ``rate_limited`` (429 after all retries), ``http_5xx``, ``http_error``,
@@ -39,11 +41,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yt_dlp
 from yt_dlp.extractor import gen_extractor_classes
@@ -80,6 +82,10 @@ _DETAIL_MAX = 500
 _KILL_GRACE_S = 5.0
 _WORKER_START_TIMEOUT_S = 120.0
 _MAX_JOBS_PER_WORKER = 200
+# The info-dict fields a metadata probe keeps: what the metadata filters and published columns use.
+INFO_KEYS = ("id", "title", "description", "duration", "categories", "tags", "language", "license", "upload_date",
+             "timestamp", "channel_id", "availability", "live_status", "is_live", "was_live", "extractor_key")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -156,9 +162,47 @@ def fetch(candidate: Candidate, config: FetchConfig) -> FetchedMedia:
         folder, stem, section = "sections", section_stem, (candidate.start_time, candidate.end_time)
     else:
         folder, stem, section = "videos", candidate.video_id, None
-    job = _Job(
+    job = _job(url, config, config.format if ffmpeg else config.format_without_ffmpeg, section, ffmpeg)
+    path, attempts = _download_with_retries(candidate.clip_id, job, cache, cache / folder, stem, config)
+    if section is None:
+        return FetchedMedia(path, 0.0, None, False, "whole", attempts)
+    return FetchedMedia(path, section[0], section[1], False, "section", attempts)
+
+
+@dataclass(frozen=True)
+class FetchedInfo:
+    """A source video's metadata (yt-dlp's info dict trimmed to ``INFO_KEYS``); ``attempts`` is 0 for cache hits."""
+
+    info: dict[str, Any]
+    from_cache: bool
+    attempts: int
+
+
+def fetch_info(candidate: Candidate, config: FetchConfig) -> FetchedInfo:
+    """The candidate's source-video metadata without downloading media: from the cache, else one yt-dlp call.
+
+    Same worker processes, deadline, retries and back-off as ``fetch``; cached per ``video_id``, so every
+    clip of a video shares one call, across tasks and runs.
+    """
+    url = _validated_url(candidate)
+    cache = config.cache_dir.resolve()
+    path = cache / "info" / f"{candidate.video_id}.json"
+    if path.is_file():
+        return FetchedInfo(json.loads(path.read_text(encoding="utf-8")), True, 0)
+    job = _job(url, config, metadata_only=True)
+    info, attempts = _with_retries(candidate.video_id, config, lambda worker, budget: worker.run(job, "", budget))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(info, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return FetchedInfo(info, False, attempts)
+
+
+def _job(url: str, config: FetchConfig, format: str = "", section: tuple[float, float] | None = None,
+         ffmpeg: str | None = None, metadata_only: bool = False) -> _Job:
+    return _Job(
         url=url,
-        format=config.format if ffmpeg else config.format_without_ffmpeg,
+        format=format,
         section=section,
         ffmpeg=ffmpeg,
         force_keyframes_at_cuts=config.force_keyframes_at_cuts,
@@ -167,13 +211,10 @@ def fetch(candidate: Candidate, config: FetchConfig) -> FetchedMedia:
         sleep_interval_s=config.sleep_interval_s,
         cookies_file=config.cookies_file,
         cookies_from_browser=config.cookies_from_browser,
-        ytdlp_cachedir=str(cache / ".yt-dlp"),
+        ytdlp_cachedir=str(config.cache_dir.resolve() / ".yt-dlp"),
         extra=dict(config.extra_ytdlp_opts),
+        metadata_only=metadata_only,
     )
-    path, attempts = _download_with_retries(candidate.clip_id, job, cache, cache / folder, stem, config)
-    if section is None:
-        return FetchedMedia(path, 0.0, None, False, "whole", attempts)
-    return FetchedMedia(path, section[0], section[1], False, "section", attempts)
 
 
 @functools.lru_cache(maxsize=8)
@@ -219,6 +260,7 @@ class _Job:
     cookies_from_browser: tuple[str, ...] | None = field(repr=False)
     ytdlp_cachedir: str
     extra: dict[str, Any] = field(repr=False)
+    metadata_only: bool = False  # extract the info dict only: no media request
 
 
 @dataclass(frozen=True)
@@ -267,28 +309,38 @@ def _cached(folder: Path, stem: str) -> Path | None:
 def _download_with_retries(
     clip: str, job: _Job, cache: Path, folder: Path, stem: str, config: FetchConfig
 ) -> tuple[Path, int]:
-    rng = random.Random(None if config.jitter_seed is None else f"{config.jitter_seed}:{clip}")
     partial_root = cache / ".partial"
     partial_root.mkdir(parents=True, exist_ok=True)
+
+    def attempt(worker: _Worker, budget_s: float) -> Path | _Failure:
+        tmp_dir = tempfile.mkdtemp(prefix=f"{stem}.", dir=partial_root)
+        try:
+            result = worker.run(job, tmp_dir, budget_s)
+            return result if isinstance(result, _Failure) else _commit(Path(result), Path(tmp_dir), cache, folder, stem)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    return _with_retries(clip, config, attempt)
+
+
+def _with_retries(key: str, config: FetchConfig, attempt: Callable[[_Worker, float], _T | _Failure]) -> tuple[_T, int]:
+    """Run ``attempt(worker, seconds left)`` until it succeeds, fails for good, or the item's deadline passes."""
+    rng = random.Random(None if config.jitter_seed is None else f"{config.jitter_seed}:{key}")
     worker = _take_worker()
     deadline = time.monotonic() + config.timeout_s  # starts once a warm worker is ready
     attempts = 0
     try:
         while True:
             attempts += 1
-            tmp_dir = tempfile.mkdtemp(prefix=f"{stem}.", dir=partial_root)
-            try:
-                result = worker.run(job, tmp_dir, deadline - time.monotonic())
-                if isinstance(result, str):
-                    return _commit(Path(result), Path(tmp_dir), cache, folder, stem), attempts
-            finally:
-                shutil.rmtree(tmp_dir, ignore_errors=True)
+            result = attempt(worker, deadline - time.monotonic())
+            if not isinstance(result, _Failure):
+                return result, attempts
             if not result.retryable or attempts > config.retries:
                 raise ClipError(result.reason, result.detail)
             delay = backoff_delay(attempts - 1, config, rng, result.retry_after)
             if time.monotonic() + delay >= deadline:
                 raise ClipError(result.reason, f"{result.detail} (no time left to retry)")
-            log.info("%s: attempt %d failed (%s); retrying in %.2fs", clip, attempts, result.reason, delay)
+            log.info("%s: attempt %d failed (%s); retrying in %.2fs", key, attempts, result.reason, delay)
             time.sleep(delay)
     finally:
         _give_back(worker)
@@ -361,8 +413,9 @@ class _Worker:
     def usable(self) -> bool:
         return self._proc.poll() is None and self.jobs < _MAX_JOBS_PER_WORKER
 
-    def run(self, job: _Job, tmp_dir: str, budget_s: float) -> str | _Failure:
-        """The downloaded path or the failure; on a missed deadline the worker is killed first."""
+    def run(self, job: _Job, tmp_dir: str, budget_s: float) -> Any:
+        """The downloaded path (or, for a metadata job, the info dict) or a _Failure; on a missed deadline
+        the worker is killed first."""
         if budget_s <= 0:
             return _Failure("timeout", "no time left", retryable=False)
         self.jobs += 1
@@ -434,7 +487,7 @@ def _worker_main(job_fd: int, result_fd: int) -> None:
         except EOFError:  # the parent is gone
             return
         try:
-            result: str | _Failure = _download(job, tmp_dir)
+            result: str | dict | _Failure = _extract_info(job) if job.metadata_only else _download(job, tmp_dir)
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent as data
             result = _classify(exc)
         results.send(result)
@@ -453,10 +506,22 @@ def _download(job: _Job, tmp_dir: str) -> str:
     return str(downloads[0]["filepath"])
 
 
+def _extract_info(job: _Job) -> dict[str, Any]:
+    """The info dict without processing formats (no media request), trimmed to ``INFO_KEYS``, JSON-safe."""
+    with yt_dlp.YoutubeDL(_ydl_opts(job, tempfile.gettempdir())) as ydl:
+        return trim_info(ydl.extract_info(job.url, download=False, process=False))
+
+
+def trim_info(info: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``INFO_KEYS`` of an info dict as plain JSON values: no formats, so no signed media URL is kept."""
+    trimmed = {key: info[key] for key in INFO_KEYS if (info or {}).get(key) is not None}
+    return json.loads(json.dumps(trimmed, default=str))
+
+
 def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
     opts: dict[str, Any] = {
         **job.extra,
-        "format": job.format,
+        "format": job.format or None,
         "paths": {"home": tmp_dir, "temp": tmp_dir},
         "outtmpl": {"default": "media.%(ext)s"},
         "noplaylist": True,
@@ -480,6 +545,9 @@ def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
         "cookiesfrombrowser": job.cookies_from_browser,
     }
     opts.setdefault("merge_output_format", "mp4/mkv")
+    if job.metadata_only:  # yt-dlp's sleep_interval only applies before a download
+        opts["skip_download"] = True
+        opts.setdefault("sleep_interval_requests", job.sleep_interval_s or None)
     if job.section is not None:
         opts["download_ranges"] = download_range_func(None, [job.section])
         opts["force_keyframes_at_cuts"] = job.force_keyframes_at_cuts

@@ -21,8 +21,13 @@ def _get_detector() -> LangDetector:
 
 def detect_language(text: str) -> str:
     """ISO 639 code of the most likely language (``en``), or ``und`` when there is no text to judge."""
+    return detect_language_scored(text)[0]
+
+
+def detect_language_scored(text: str) -> tuple[str, float]:
+    """The most likely language and the model's probability for it; ``("und", 0.0)`` for empty text."""
     text = " ".join(text.split())
     if not text:
-        return UNDETERMINED
+        return UNDETERMINED, 0.0
     found = _get_detector().detect(text, model="lite", k=1)
-    return str(found[0]["lang"]) if found else UNDETERMINED
+    return (str(found[0]["lang"]), float(found[0]["score"])) if found else (UNDETERMINED, 0.0)

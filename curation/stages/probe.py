@@ -150,6 +150,7 @@ def _read_frozen(path: Path) -> dict[str, Probe]:
 def _write_frozen(path: Path, probes: dict[str, Probe]) -> None:
     rows = [{"video_id": vid, "info": None if p.info is None else json.dumps(p.info, sort_keys=True, ensure_ascii=False),
              "reason": p.reason or None, "detail": p.detail or None} for vid, p in sorted(probes.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(pa.Table.from_pylist(rows, schema=PROBE_SCHEMA), tmp, compression="zstd")
     os.replace(tmp, path)

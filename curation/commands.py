@@ -52,6 +52,12 @@ def _report(result) -> None:
     avset = result.summary.extra.get("avset_retention")
     if avset:
         print("\nAVSET-10M retention (Table 2 form):\n" + avset["markdown"])
+    metadata = result.summary.extra.get("metadata")
+    if metadata:
+        kept = metadata["kept_languages"]
+        rejected = ", ".join(f"{name} {n}" for name, n in metadata["rejected_videos"].items()) or "none"
+        print(f"metadata: {metadata['probe']['videos']} source videos probed ({metadata['probe']['failed']} failed); "
+              f"rejected per filter: {rejected}; languages kept: {', '.join(kept) if kept is not None else 'all'}")
     captions = result.summary.models.get("captions")
     print(f"captions: {captions}" if captions else
           "captions: no captioner configured, caption columns left empty (README: 'Models, and where they come from')")

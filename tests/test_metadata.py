@@ -123,3 +123,38 @@ def test_language_rule_keeps_the_frequent_languages_of_a_planted_mix() -> None:
     rejected = {vid for vid, v in screen.verdicts.items() if v.filter}
     assert rejected == {"ru00"}
     assert screen.verdicts["ru00"].detail.startswith("language ru (")
+
+
+def test_each_fixture_clip_gets_its_reason_in_errors_and_a_retention_row(tmp_path: Path) -> None:
+    """The probe stage on YouTube candidates whose info dicts are already cached: no network at all."""
+    from curation.fetch import FetchConfig
+    from curation.sources import Candidate, clip_id, youtube_url
+    from curation.stages.probe import screen_candidates
+
+    cache = tmp_path / "cache"
+    (cache / "info").mkdir(parents=True)
+    names = ["creative_commons", "music_video", "short_clip", "live_stream", "russian_title"]
+    clips, ids = [], {}
+    for name in names:
+        raw = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+        (cache / "info" / f"{raw['id']}.json").write_text(json.dumps(trim_info(raw)))
+        ids[raw["id"]] = name
+        clips += [Candidate(clip_id(raw["id"], s), raw["id"], youtube_url(raw["id"]), s, s + 10.0, "youtube")
+                  for s in (0.0, 10.0)]  # two clips per video: one probe, two error rows
+    config = preset()
+    config.languages = ["en", "es"]
+    screening = screen_candidates(clips, config, FetchConfig(cache_dir=cache, timeout_s=1.0), tmp_path / "run",
+                                  progress=False)
+    assert screening.report["probe"] == {"videos": 5, "frozen": 0, "cached": 5, "requests": 0, "failed": 0}
+    assert [c.video_id for c in screening.kept] == ["M4gD1WSo5mA"] * 2
+    reasons = Counter((ids[e["video_id"]], e["stage"], e["reason"]) for e in screening.errors)
+    assert reasons == Counter({("music_video", "metadata", "excluded_category"): 2,
+                               ("short_clip", "metadata", "duration_out_of_range"): 2,
+                               ("live_stream", "metadata", "live_or_premiere"): 2,
+                               ("russian_title", "metadata", "excluded_language"): 2})
+    assert [(r.stage, r.inputs, r.outputs, r.failures) for r in screening.retention] == [
+        ("probe", 10, 10, 0), ("metadata: duration", 10, 8, 2), ("metadata: live", 8, 6, 2),
+        ("metadata: category", 6, 4, 2), ("metadata: keywords", 4, 4, 0), ("metadata: language", 4, 2, 2)]
+    kept = screening.columns["M4gD1WSo5mA"]
+    assert (kept["source_license"], kept["source_category"], kept["channel_id"]) == (
+        "cc-by-3.0", "Pets & Animals", "UCuLGmD72gJDBwmLw06X58SA")

@@ -117,15 +117,18 @@ def probe_videos(
     todo = [first[vid] for vid in sorted(first) if vid not in probes]
     stats = {"videos": len(first), "frozen": len(first) - len(todo), "cached": 0, "requests": 0, "failed": 0}
     if todo:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool, \
-                tqdm(total=len(todo), desc="probe", unit="video", disable=not progress) as bar:
-            futures = {pool.submit(_probe_one, candidate, fetch): candidate.video_id for candidate in todo}
-            for future in as_completed(futures):
-                probe, cached, attempts = future.result()
-                probes[futures[future]] = probe
-                stats["cached"] += cached
-                stats["requests"] += attempts
-                bar.update()
+        pool = ThreadPoolExecutor(max_workers=concurrency)
+        try:
+            with tqdm(total=len(todo), desc="probe", unit="video", disable=not progress) as bar:
+                futures = {pool.submit(_probe_one, candidate, fetch): candidate.video_id for candidate in todo}
+                for future in as_completed(futures):
+                    probe, cached, attempts = future.result()
+                    probes[futures[future]] = probe
+                    stats["cached"] += cached
+                    stats["requests"] += attempts
+                    bar.update()
+        finally:  # on Ctrl-C: drop the queued probes; successful ones are in the per-id cache for the rerun
+            pool.shutdown(wait=True, cancel_futures=True)
         _write_frozen(frozen, probes)
     stats["failed"] = sum(probes[vid].info is None for vid in first)
     return {vid: probes[vid] for vid in first}, stats

@@ -547,8 +547,10 @@ def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
         "cookiesfrombrowser": job.cookies_from_browser,
     }
     opts.setdefault("merge_output_format", "mp4/mkv")
-    if job.metadata_only:  # yt-dlp's sleep_interval only applies before a download
+    if job.metadata_only:
         opts["skip_download"] = True
+        opts["ignore_no_formats_error"] = True  # upcoming premieres and streams still report their metadata
+        # yt-dlp's sleep_interval only applies before a download
         opts.setdefault("sleep_interval_requests", job.sleep_interval_s or None)
     if job.section is not None:
         opts["download_ranges"] = download_range_func(None, [job.section])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from curation.embed.base import EmbedderConfig
 from curation.filters import FilterConfig
 from curation.executor import ExecutorConfig
+from curation.fetch import FetchConfig
 from curation.metadata.filters import MetadataConfig
 
 
@@ -30,17 +32,6 @@ class SourceConfig:
     url_lists: list[str] = field(default_factory=list)
     directories: list[str] = field(default_factory=list)
     license: str = "unknown"
-
-
-@dataclass
-class FetchSettings:
-    cache_dir: str = ""  # default: <output>/cache
-    timeout_s: float = 300.0
-    retries: int = 3
-    section_download: bool = True
-    rate_limit: int | None = None
-    sleep_interval_s: float = 0.0
-    cookies_file: str | None = None
 
 
 @dataclass
@@ -115,7 +106,7 @@ class PipelineConfig:
     output: str = "out/curate"
     sources: SourceConfig = field(default_factory=SourceConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
-    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
     segment: SegmentSettings = field(default_factory=SegmentSettings)
     decode: DecodeSettings = field(default_factory=DecodeSettings)
     caption: CaptionSettings = field(default_factory=CaptionSettings)
@@ -157,6 +148,8 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
             return float(value)
         if base is tuple and isinstance(value, list):
             return tuple(value)
+        if base is Path and isinstance(value, str):
+            return Path(value)
         if isinstance(base, type) and isinstance(value, base) and not (base is int and isinstance(value, bool)):
             return value
     raise ValueError(f"config {path}: {value!r} is not a {hint}")
@@ -211,7 +204,9 @@ def config_to_yaml(config: PipelineConfig) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
-        if isinstance(value, dict):
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, Mapping):
             return {k: "<redacted>" if any(s in str(k) for s in SECRET_KEYS) and v else plain(v) for k, v in value.items()}
         if isinstance(value, list):
             return [plain(v) for v in value]

@@ -17,7 +17,7 @@ import logging
 import math
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,6 @@ from curation.config import PipelineConfig, config_to_yaml
 from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
-from curation.fetch import FetchConfig
 from curation.filters import (
     NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags, with_columns,
 )
@@ -79,12 +78,8 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
 
 
 def fetch_config(config: PipelineConfig) -> FetchConfig:
-    """Downloads and metadata probes share these limits: deadline, retries, rate limits, cookies, cache."""
-    fetch = config.fetch
-    cache_dir = fetch.cache_dir or os.path.join(config.output, "cache")
-    return FetchConfig(cache_dir=Path(cache_dir), timeout_s=fetch.timeout_s, retries=fetch.retries,
-                       section_download=fetch.section_download, rate_limit=fetch.rate_limit,
-                       sleep_interval_s=fetch.sleep_interval_s, cookies_file=fetch.cookies_file)
+    """Downloads and metadata probes share these limits (deadline, retries, rate limits, cookies) and the cache."""
+    return config.fetch if config.fetch.cache_dir else replace(config.fetch, cache_dir=Path(config.output) / "cache")
 
 
 class ScoredWriter(TaskWriter):
@@ -98,7 +93,10 @@ class ScoredWriter(TaskWriter):
         row = {name: None for name in SCORED_COLUMNS}
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
                    end_time=c.end_time, source=c.source, license=c.license)
-        row.update({k: v for k, v in record.columns.items() if k in row})
+        unknown = set(record.columns) - set(row)
+        if unknown:  # e.g. a stage writing a column the global filters own
+            raise KeyError(f"{record.clip_id}: stages wrote columns outside the scored schema: {sorted(unknown)}")
+        row.update(record.columns)
         e = record.embeddings
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
         vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})

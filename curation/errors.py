@@ -11,7 +11,8 @@ class ClipError(Exception):
     ``empty_file``, ``frame_too_large``, ``invalid_video_id``, ``unsafe_path``, ``http_404``, ``http_5xx``,
     ``http_error``, ``blocked`` (403 / bot check), ``rate_limited`` (429 after retries), ``missing_file``,
     ``timeout``, ``download_failed``, ``caption_failed``, ``empty_caption``; input rows: ``malformed_row``,
-    ``duplicate``.
+    ``duplicate``; metadata filters (stage ``metadata``, curation/metadata/filters.py): ``duration_out_of_range``,
+    ``live_or_premiere``, ``excluded_category``, ``excluded_keyword``, ``excluded_language``.
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -19,3 +19,15 @@ class ClipError(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+class ContractError(Exception):
+    """A stage broke the pipeline's contract (e.g. wrote an undeclared column): a bug, not a bad clip.
+
+    Executors record a clip's failures as error rows and go on, but a ContractError stops the run: turning a
+    bug into thousands of error rows would hide it.
+    """
+
+
+class UndeclaredColumn(ContractError, KeyError):
+    """A stage wrote a column that builder/schema.py does not declare."""

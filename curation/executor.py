@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from curation import progress as progress_lines
 from curation.record import ClipRecord, Failure
 from curation.sources import Candidate
-from curation.errors import ClipError
+from curation.errors import ClipError, ContractError
 from curation.stage import Resources, Stage
 from curation.tasks import Task, clean_partials, commit_task, plan_tasks, task_dir, tasks_to_run
 
@@ -309,6 +309,8 @@ def _process(stage: Stage, batch: list[ClipRecord]) -> list[ClipRecord | Failure
     row (reason `stage_error`, or the ClipError's reason) instead of a failed batch or a failed run."""
     try:
         return list(stage.process(batch))
+    except ContractError:
+        raise
     except Exception as error:  # noqa: BLE001 - any stage bug on one clip must not end the run
         if len(batch) > 1:
             return [item for record in batch for item in _process(stage, [record])]

@@ -25,26 +25,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from builder.card import write_card
 from builder.changes import NOTES_FILE, ReleaseChanges, compare_releases, load_previous, render_notes
 from builder.release import ReleaseInfo
+from builder.result import BuildResult
 from builder.schema import CONFIGS, SPLITS, ConfigSchema
 from builder.stats import ConfigStats
 from builder.takedown import Removals
 from builder.validate import BatchChecker, SchemaError, rows_to_batch, table_to_batches
 from builder.writer import DEFAULT_SHARD_BYTES, BackgroundIO, ParquetOptions, ShardedSplitWriter, ShardInfo
+from croissant.metadata import write_croissant
 
 Records = Union[str, os.PathLike, pa.Table, Iterable[Mapping[str, Any]]]
 BATCH_ROWS = 50_000
 MARKER = ".acav1m-build.json"  # written last into every build: what `build` may replace without --overwrite
-
-
-@dataclass
-class BuildResult:
-    out_dir: Path
-    stats: dict[str, ConfigStats]
-    shards: dict[str, dict[str, list[ShardInfo]]] = field(default_factory=dict)  # config -> split -> shards
-    removals: Removals = field(default_factory=Removals)
-    changes: ReleaseChanges | None = None
 
 
 def split_of(video_id: str, test_fraction: float) -> str:
@@ -77,8 +71,6 @@ def build_dataset(
     `removals` drops listed clip or video ids from every config; `previous` (a built directory or repo id)
     is compared with this build in the release notes.
     """
-    from builder.card import write_card
-    from croissant.metadata import write_croissant
 
     release = release or ReleaseInfo()
     release = replace(release, date_published=_iso_date(release.date_published))

@@ -21,7 +21,7 @@ from builder.release import ReleaseInfo, RunSummary
 from builder.schema import CATEGORIES
 
 if TYPE_CHECKING:
-    from builder.build import BuildResult
+    from builder.result import BuildResult
     from builder.stats import ConfigStats
 
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),

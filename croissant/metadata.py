@@ -25,7 +25,7 @@ import datasets
 from builder.schema import ConfigSchema
 
 if TYPE_CHECKING:
-    from builder.build import BuildResult
+    from builder.result import BuildResult
     from builder.release import ReleaseInfo
 
 CONTEXT: dict[str, Any] = {

@@ -16,7 +16,7 @@ import av
 import numpy as np
 import soundfile as sf
 
-from curation.media.synthetic import write_media
+from curation.media.encode import write_media
 
 
 def flac_bytes(audio: np.ndarray, sample_rate: int = 16_000) -> bytes:

@@ -84,18 +84,18 @@ def load(
 
 # subcommand -> "module:function" taking (subparsers) and registering itself; imported lazily so that
 # `acav1m --help` and `acav1m build` never import torch.
-COMMANDS = {
+COMMANDS = {  # in pipeline order, as `acav1m --help` lists them
+    "curate": "curation.commands:add_curate",
     "build": "builder.commands:add_build",
     "validate": "builder.commands:add_validate",
     "push": "builder.commands:add_push",
-    "sample-records": "builder.commands:add_sample_records",
-    "curate": "curation.commands:add_curate",
-    "demo": "curation.commands:add_demo",
     "select": "curation.commands:add_select",
     "download": "curation.download.commands:add_download",
     "availability": "curation.download.commands:add_availability",
-    "env": "curation.env:add_env",
     "review": "curation.review.commands:add_review",
+    "demo": "curation.commands:add_demo",
+    "sample-records": "builder.commands:add_sample_records",
+    "env": "curation.env:add_env",
 }
 
 
@@ -116,10 +116,34 @@ def build_parser() -> argparse.ArgumentParser:
     for target in COMMANDS.values():
         module, function = target.split(":")
         getattr(importlib.import_module(module), function)(subparsers)
-    for sub in subparsers.choices.values():  # `-v` is accepted after the subcommand too
-        if not any("--verbose" in action.option_strings for action in sub._actions):
-            _verbose_flag(sub)
+    _conventions_below(subparsers)
     return parser
+
+
+class DefaultsShown(argparse.HelpFormatter):
+    """Like argparse's ArgumentDefaultsHelpFormatter, without "(default: None)" noise or a default said twice."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if default in (None, False, argparse.SUPPRESS, [], ()) or "default" in text or action.nargs == 0:
+            return text
+        if not action.option_strings and action.nargs not in ("?", "*"):
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
+def _conventions_below(subparsers: argparse._SubParsersAction) -> None:
+    """Every subcommand: a description (its one-line help), defaults shown in --help, `-v` accepted after it."""
+    summaries = {choice.dest: choice.help for choice in subparsers._choices_actions}
+    for name, parser in subparsers.choices.items():
+        parser.formatter_class = DefaultsShown
+        parser.description = parser.description or summaries.get(name)
+        if not any("--verbose" in action.option_strings for action in parser._actions):
+            _verbose_flag(parser)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):  # e.g. `review sample|serve|report`
+                _conventions_below(action)
 
 
 def describe_error(error: BaseException) -> str:

@@ -36,7 +36,8 @@ def add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard-size", default="500MB", help="target shard size (default 500MB)")
     parser.add_argument("--test-fraction", type=float, default=0.1, help="share of source videos in `test`")
     parser.add_argument("--name", default="acav1m", help="dataset name used in the card and Croissant")
-    parser.add_argument("--version", dest="release_version", default="0.1.0", help="release version")
+    parser.add_argument("--release-version", dest="release_version", default="0.1.0",
+                        help="the release's version in the card and Croissant (`acav1m --version` is the tool's)")
     parser.add_argument("--contact", help="takedown contact written into the card")
     parser.add_argument("--date", default="", help="publication date (YYYY-MM-DD); default: the build date")
     parser.add_argument("--exclude", metavar="REMOVALS",
@@ -95,7 +96,7 @@ def add_validate(subparsers: argparse._SubParsersAction) -> None:
         "validate",
         help="check a built dataset: card vs schema, Parquet files, streaming load, Croissant records",
     )
-    parser.add_argument("directory")
+    parser.add_argument("directory", help="a dataset directory written by `acav1m build`")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming load")
     parser.add_argument("--no-croissant", action="store_true", help="skip Croissant validation and records")
     parser.set_defaults(run=run_validate)
@@ -117,7 +118,7 @@ def add_push(subparsers: argparse._SubParsersAction) -> None:
         description="Makes the repo's published files exactly the build's, in one commit (stale shards deleted). "
         "Token from --token, HF_TOKEN or `hf auth login`; never printed. HF_ENDPOINT selects another server.",
     )
-    parser.add_argument("directory")
+    parser.add_argument("directory", help="a dataset directory written by `acav1m build`")
     parser.add_argument("--repo-id", required=True, help="<org>/<name>")
     parser.add_argument("--private", action="store_true", help="create the repo private (if it does not exist)")
     parser.add_argument("--revision", help="branch to push to (created from main if missing)")

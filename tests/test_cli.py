@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import argparse
+
 import acav1m
 
 
-def test_help_lists_every_command(capsys):
+def test_help_lists_every_command_in_pipeline_order(capsys):
     try:
         acav1m.main(["--help"])
     except SystemExit as exit_:
         assert exit_.code == 0
     out = capsys.readouterr().out
-    for command in ("build", "validate", "push", "curate", "demo", "select", "sample-records"):
-        assert command in out
+    listed = [line.split()[0] for line in out.split("COMMAND\n", 1)[1].split("\noptions:")[0].splitlines()
+              if line.startswith("    ") and not line.startswith("     ")]
+    assert listed == list(acav1m.COMMANDS)
+    assert listed[:5] == ["curate", "build", "validate", "push", "select"]
+
+
+def _subparsers(parser: argparse.ArgumentParser, prefix: str = ""):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
+
+
+def test_every_subcommand_has_a_description_helped_positionals_and_shown_defaults(capsys):
+    parser = acav1m.build_parser()
+    names = []
+    for name, sub in _subparsers(parser):
+        names.append(name)
+        assert sub.description, name
+        for action in sub._actions:
+            if not action.option_strings and not isinstance(action, argparse._SubParsersAction):
+                assert action.help, (name, action.dest)
+        assert any("--verbose" in a.option_strings for a in sub._actions), name
+    assert "review serve" in names
+    build = dict(_subparsers(parser))["build"].format_help()
+    assert "(default: 0.1)" in " ".join(build.split()) and "(default: None)" not in build
+    assert "--release-version" in build and "--version " not in build.replace("--release-version", "").replace("`acav1m --version`", "")
 
 
 def test_build_and_validate_10k_generated_rows(tmp_path, capsys):

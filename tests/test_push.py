@@ -202,7 +202,7 @@ def test_repush_replaces_tags_and_croissant_reads_from_the_hub(tmp_path, fake_hu
         second = {str(tmp_path / "v2" / "acav1m")!r}
         assert acav1m.main(["build", {str(tmp_path / "v1" / "acav1m" / "data" / "candidates")!r}, second,
                             "--shard-size", "1MB", "--exclude", {str(removals)!r}, "--previous", "org/acav1m@v1.0",
-                            "--version", "0.2.0"]) == 0
+                            "--release-version", "0.2.0"]) == 0
         assert acav1m.main(["push", second, "--repo-id", "org/acav1m", "--tag", "v2.0",
                             "--commit-message", "Release 0.2.0"]) == 0
         import contextlib, io

@@ -36,12 +36,12 @@ def add_review(subparsers: argparse._SubParsersAction) -> None:
     sample.set_defaults(run=run_sample)
 
     serve = actions.add_parser("serve", help="serve the rating page on 127.0.0.1")
-    serve.add_argument("review_dir")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("review_dir", help="a folder written by `acav1m review sample`")
+    serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1")
     serve.set_defaults(run=run_serve)
 
     report = actions.add_parser("report", help="write report.md, report.json and report.png from the votes")
-    report.add_argument("review_dir")
+    report.add_argument("review_dir", help="a folder written by `acav1m review sample` (with votes from serve)")
     report.add_argument("--no-figure", action="store_true", help="skip report.png (no matplotlib needed)")
     report.add_argument("--card", action="store_true",
                         help="also write card_section.md + images/human_review.png to paste into a dataset card")

@@ -89,10 +89,10 @@ class SelectionSettings:
 
     enabled: bool = False
     size: int = 0  # M: how many clips to keep
-    clusters: int = 256
+    clusters: int | None = None  # k per clustering; null = chosen from `size` (as `acav1m select` does)
     batch_size: int = 100
     selection_size: int = 25
-    pairing: str = "combination"
+    pairing: str = "bipartite"
     seed: int = 0
 
 

@@ -187,7 +187,7 @@ def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, result
                          "visual_imagebind": vectors.column("visual")})
     size = min(s.size, features.num_rows)
     chosen = set(select_records(features, SelectionConfig(
-        target_size=size, n_clusters=min(s.clusters, max(size, 1)), batch_size=s.batch_size,
+        target_size=size, n_clusters=s.clusters, batch_size=s.batch_size,
         selection_size=s.selection_size, pairing=s.pairing, seed=s.seed)).column("clip_id").to_pylist()) if size else set()
     selected = np.asarray([c in chosen for c in table.column("clip_id").to_pylist()])
     reasons = [",".join(filter(None, [r, "selection"])) if k and not sel else r

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.selection.cli import main
+from curation.selection.cli import build_parser, main
 from curation.selection.feature_table import FeatureTable, write_feature_table
 from curation.selection.stage import SelectionConfig, select_records
 
@@ -90,11 +90,23 @@ def test_cli_writes_selected_ids_and_labels(tmp_path: Path, capsys: pytest.Captu
     assert pq.read_table(again).equals(selected)
 
 
-def test_cli_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_bad_input_naming_both_table_forms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import acav1m
+
     source = tmp_path / "nothing.parquet"
     pq.write_table(pa.table({"clip_id": ["a", "b"], "other": [1.0, 2.0]}), source)
-    assert main([str(source), "--size", "1", "--out", str(tmp_path / "o.parquet")]) == 2
-    assert "no feature or label columns" in capsys.readouterr().err
+    assert acav1m.main(["select", str(source), "--size", "1", "--out", str(tmp_path / "o.parquet")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("acav1m select: error: no feature or label columns") and "\n" not in err
+    assert "audio_*/visual_* (lists of floats" in err and "cluster_audio_*/cluster_visual_* (integers" in err
+    # integer audio_/visual_ columns: the message says to add the cluster_ prefix
+    ints = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"clip_id": ["a", "b"], "audio_l0": [1, 2], "visual_l0": [0, 1]}), ints)
+    assert acav1m.main(["select", str(ints), "--size", "1", "--out", str(tmp_path / "o.parquet")]) == 2
+    assert "name them cluster_<name> (e.g. cluster_audio_l0)" in capsys.readouterr().err
+    assert not (tmp_path / "o.parquet").exists()
+    help_text = " ".join(build_parser().format_help().split())
+    assert "audio_*/visual_*" in help_text and "cluster_audio_*/cluster_visual_*" in help_text
 
 
 def test_select_records_returns_the_subset_rows(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ streams through the table without holding the other layers or all rows in memory
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def feature_column(modality: str, extractor: str, layer: str) -> str:
     return f"{modality}_{extractor}_{layer}"
 
 
+def write_parquet_atomic(path: str | Path, table: pa.Table) -> None:
+    """Write next to ``path`` and rename, so a killed run never leaves a truncated file under the final name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_feature_table(path: str | Path, clip_ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None:
     """Write (N, D) arrays as fixed-length list columns; float16 stays float16 (halves the file)."""
     columns: dict[str, pa.Array] = {CLIP_ID: pa.array(list(clip_ids), type=pa.string())}
@@ -34,7 +46,7 @@ def write_feature_table(path: str | Path, clip_ids: Sequence[str], features: Map
             values = values.astype(np.float32)
         flat = pa.array(np.ascontiguousarray(values).reshape(-1))
         columns[name] = pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
-    pq.write_table(pa.table(columns), path)
+    write_parquet_atomic(path, pa.table(columns))
 
 
 def list_to_numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

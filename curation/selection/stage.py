@@ -2,41 +2,102 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from curation.selection.clustering import LABEL_PREFIX, ClusterLabels, cluster_features, read_labels
-from curation.selection.feature_table import CLIP_ID, FeatureTable, split_modalities
+from curation.selection.feature_table import CLIP_ID, FeatureTable, split_modalities, write_parquet_atomic
 from curation.selection.greedy import SelectionResult, select
 from curation.selection.kmeans import KMeansConfig
+from curation.selection.mutual_info import clustering_pairs
 
 RANK = "rank"
+log = logging.getLogger("acav1m.select")
+
+# The automatic cluster count (see auto_clusters): chosen from benchmarks/bench_selection_defaults.py
+CLIPS_PER_CELL = 2.5
+MAX_CLUSTERS = 256  # the paper's k for its 10M-clip runs
+MIN_CLUSTERS = 2
+WARN_CLIPS_PER_CELL = 1.0
+ACCEPTED_TABLES = (
+    "feature columns audio_*/visual_* (lists of floats, clustered here) or precomputed cluster ids "
+    "cluster_audio_*/cluster_visual_* (integers, e.g. a --labels-out file)"
+)
+
+
+def auto_clusters(subset_size: int) -> int:
+    """k per clustering when none is given: about ``CLIPS_PER_CELL`` selected clips per k x k contingency cell.
+
+    MI is estimated over the selected subset (M clips) from k x k tables; with fewer clips than cells the
+    plug-in estimate is mostly noise and greedy selection chases empty cells instead of correspondence.
+    Capped at the paper's 256, which it reaches from M = 256^2 * CLIPS_PER_CELL (about 164k selected clips).
+    """
+    k = math.isqrt(max(int(subset_size / CLIPS_PER_CELL), 0))
+    return max(MIN_CLUSTERS, min(MAX_CLUSTERS, k))
+
+
+def clips_per_cell(subset_size: int, k: int) -> float:
+    return subset_size / (k * k)
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    """Defaults follow the paper's §4 protocol (b=100, s=25; combination pairing).
+    """Greedy b=100, s=25 follow the paper's §4 protocol; k, pairing and k-means settings were measured
+    (benchmarks/bench_selection_defaults.py; README "Selection defaults").
 
     Columns whose names start with ``audio_prefix`` / ``visual_prefix`` are used: list<float>
     columns are clustered (one k-means each); if the table has ``cluster_<audio_/visual_...>`` integer
-    columns instead (a labels file), those are taken as precomputed cluster ids.
+    columns instead (a labels file), those are taken as precomputed cluster ids. ``n_clusters=None``
+    chooses k from the target size (``auto_clusters``).
     """
 
     target_size: int
-    n_clusters: int = 256
+    n_clusters: int | None = None
     batch_size: int = 100
     selection_size: int = 25
-    pairing: str = "combination"
+    pairing: str = "bipartite"
     seed: int = 0
     kmeans_epochs: int = 20
     kmeans_batch_size: int = 4096
     kmeans_learning_rate: float = 0.01
+    kmeans_init: str = "kmeans++"
     audio_prefix: str = "audio_"
     visual_prefix: str = "visual_"
+
+
+def cluster_count(config: SelectionConfig, n_clips: int) -> int:
+    """The k to cluster with: the configured one (warning when it leaves too few clips per cell) or auto."""
+    subset = min(config.target_size, n_clips)
+    if config.n_clusters is None:
+        k = auto_clusters(subset)
+        log.info("clusters: k = %d per clustering (auto: %d selected clips, %.1f per contingency cell)",
+                 k, subset, clips_per_cell(subset, k))
+    else:
+        k = config.n_clusters
+        if k < 1:
+            raise ValueError(f"--clusters must be >= 1, got {k}")
+        if subset and clips_per_cell(subset, k) < WARN_CLIPS_PER_CELL:
+            log.warning(
+                "k = %d leaves %.2f selected clips per contingency cell (%d clips, %d cells): mutual information "
+                "estimated from so few is mostly noise; leave the cluster count out to use k = %d",
+                k, clips_per_cell(subset, k), subset, k * k, auto_clusters(subset),
+            )
+    return min(k, n_clips)  # fewer clips than clusters: every clip its own cluster at most
+
+
+def _no_usable_columns(table: FeatureTable, config: SelectionConfig) -> ValueError:
+    prefixes = (config.audio_prefix, config.visual_prefix)
+    bare = [c for c in table.label_columns() if c.startswith(prefixes)]
+    hint = (
+        f"; integer columns {bare} look like cluster ids: name them {LABEL_PREFIX}<name> "
+        f"(e.g. {LABEL_PREFIX}{bare[0]})" if bare else ""
+    )
+    return ValueError(f"no feature or label columns: expected {ACCEPTED_TABLES}; found {table.schema.names}{hint}")
 
 
 def cluster_labels(table: FeatureTable, config: SelectionConfig) -> ClusterLabels:
@@ -47,22 +108,35 @@ def cluster_labels(table: FeatureTable, config: SelectionConfig) -> ClusterLabel
         return read_labels(table, names, modalities)
     columns, modalities = split_modalities(table.feature_columns(), config.audio_prefix, config.visual_prefix)
     if not columns:
-        raise ValueError(
-            f"no feature or label columns starting with {config.audio_prefix!r} or {config.visual_prefix!r} "
-            f"in {table.schema.names}"
-        )
+        raise _no_usable_columns(table, config)
     n = len(table)
     if n == 0:
         return ClusterLabels(table.clip_ids(), tuple(columns), tuple(modalities), np.empty((0, len(columns)), np.int16))
-    k = min(config.n_clusters, n)  # fewer clips than clusters: every clip its own cluster at most
+    k = cluster_count(config, n)
     kmeans = KMeansConfig(
         n_clusters=k,
         batch_size=max(config.kmeans_batch_size, k),
         epochs=config.kmeans_epochs,
         learning_rate=config.kmeans_learning_rate,
         seed=config.seed,
+        init=config.kmeans_init,
     )
     return cluster_features(table, columns, modalities, kmeans)
+
+
+def describe(labels: ClusterLabels, config: SelectionConfig) -> dict:
+    """What the selection used, for the console and run.json: clusterings per modality, k, pairs."""
+    ks = sorted({int(k) for k in labels.labels.max(axis=0) + 1}) if len(labels.clip_ids) else []
+    return {
+        "clusterings": len(labels.names),
+        "audio_clusterings": labels.modalities.count("audio"),
+        "visual_clusterings": labels.modalities.count("visual"),
+        "clusters": ks[0] if len(ks) == 1 else ks,  # ids in use, at most the k clustered with
+        "clusters_rule": "precomputed" if labels.precomputed else "given" if config.n_clusters is not None
+        else f"auto: about {CLIPS_PER_CELL} selected clips per contingency cell",
+        "pairing": config.pairing,
+        "pairs": len(clustering_pairs(labels.modalities, config.pairing)) if labels.names else 0,
+    }
 
 
 def run_selection(labels: ClusterLabels, config: SelectionConfig) -> SelectionResult:
@@ -87,16 +161,17 @@ def select_records(records: pa.Table, config: SelectionConfig) -> pa.Table:
 def write_selected(result: SelectionResult, path: str | Path) -> None:
     """``selected.parquet``: clip_id and rank (0 = taken first)."""
     table = pa.table({CLIP_ID: pa.array(result.clip_ids, type=pa.string()), RANK: np.arange(len(result.order))})
-    pq.write_table(table, path)
+    write_parquet_atomic(path, table)
 
 
 def select_parquet(
     source: str | Path, out: str | Path, config: SelectionConfig, labels_out: str | Path | None = None
-) -> SelectionResult:
-    """Read records/features (a Parquet file or directory), select, write ``out`` (and the labels if asked)."""
+) -> tuple[SelectionResult, dict]:
+    """Read records/features (a Parquet file or directory), select, write ``out`` (and the labels if asked).
+    Returns the result and ``describe`` of what was used."""
     labels = cluster_labels(FeatureTable(source), config)
     if labels_out is not None:
         labels.write(labels_out)
     result = run_selection(labels, config)
     write_selected(result, out)
-    return result
+    return result, describe(labels, config)

@@ -186,9 +186,14 @@ def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, result
     features = pa.table({"clip_id": vectors.column("clip_id"), "audio_imagebind": vectors.column("audio"),
                          "visual_imagebind": vectors.column("visual")})
     size = min(s.size, features.num_rows)
-    chosen = set(select_records(features, SelectionConfig(
-        target_size=size, n_clusters=s.clusters, batch_size=s.batch_size,
-        selection_size=s.selection_size, pairing=s.pairing, seed=s.seed)).column("clip_id").to_pylist()) if size else set()
+    chosen: set[str] = set()
+    if size:
+        subset, used = select_records(features, SelectionConfig(
+            target_size=size, n_clusters=s.clusters, batch_size=s.batch_size,
+            selection_size=s.selection_size, pairing=s.pairing, seed=s.seed))
+        chosen = set(subset.column("clip_id").to_pylist())
+        outcome.report["selection"] = used
+        log.info("selection: %s", used)
     selected = np.asarray([c in chosen for c in table.column("clip_id").to_pylist()])
     reasons = [",".join(filter(None, [r, "selection"])) if k and not sel else r
                for r, k, sel in zip(table.column("reject_reason").to_pylist(), kept, selected)]

@@ -89,6 +89,16 @@ def test_cli_writes_selected_ids_and_labels(tmp_path: Path, capsys: pytest.Captu
     )
     assert pq.read_table(again).equals(selected)
 
+    # the diversity check: per clustering, the selected clips' cluster histogram vs a random subset's
+    diversity = pq.read_table(tmp_path / "selected.diversity.parquet").to_pandas()
+    label_rows = labels.to_pandas().set_index("clip_id").loc[chosen]
+    for name in features:
+        rows = diversity[diversity.clustering == name]
+        assert rows.cluster.tolist() == list(range(8))
+        expected = np.bincount(label_rows[f"cluster_{name}"].to_numpy(), minlength=8)
+        np.testing.assert_array_equal(rows.selected.to_numpy(), expected)
+        assert rows.random.sum() == 100
+
 
 def test_cli_reports_bad_input_naming_both_table_forms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import acav1m
@@ -117,7 +127,8 @@ def test_select_records_returns_the_subset_rows(tmp_path: Path) -> None:
     records = records.append_column("audio_sample_rate", pa.array([16000] * 300))
     records = records.append_column("visual_tags", pa.array([["a", "b"]] * 300))
     config = SelectionConfig(target_size=90, n_clusters=8, batch_size=100, selection_size=25, kmeans_epochs=5)
-    subset = select_records(records, config)
+    subset, used = select_records(records, config)
+    assert used["clusterings"] == 4 and used["pairs"] == 4 and used["clusters"] == 8
     assert subset.num_rows == 90
     assert subset.column("rank").to_pylist() == list(range(90))
     assert subset.schema.names == [*records.schema.names, "rank"]
@@ -139,5 +150,5 @@ def test_select_records_on_an_empty_table(tmp_path: Path) -> None:
     ids, features, _ = correspondence_features(10, seed=3)
     write_feature_table(tmp_path / "f.parquet", ids, features)
     empty = pq.read_table(tmp_path / "f.parquet").slice(0, 0)
-    subset = select_records(empty, SelectionConfig(target_size=5))
+    subset, _ = select_records(empty, SelectionConfig(target_size=5))
     assert subset.num_rows == 0 and subset.schema.names[-1] == "rank"

@@ -152,10 +152,13 @@ def run_selection(labels: ClusterLabels, config: SelectionConfig) -> SelectionRe
     )
 
 
-def select_records(records: pa.Table, config: SelectionConfig) -> pa.Table:
-    """The selected rows of ``records`` in selection order, with their 0-based ``rank``."""
-    result = run_selection(cluster_labels(FeatureTable(records), config), config)
-    return records.take(pa.array(result.order)).append_column(RANK, pa.array(np.arange(len(result.order))))
+def select_records(records: pa.Table, config: SelectionConfig) -> tuple[pa.Table, dict]:
+    """The selected rows of ``records`` in selection order, with their 0-based ``rank``; and what was used
+    (``describe`` plus the diversity summary)."""
+    labels = cluster_labels(FeatureTable(records), config)
+    result = run_selection(labels, config)
+    used = {**describe(labels, config), **diversity_summary(diversity_table(labels, result.order, config.seed))}
+    return records.take(pa.array(result.order)).append_column(RANK, pa.array(np.arange(len(result.order)))), used
 
 
 def write_selected(result: SelectionResult, path: str | Path) -> None:
@@ -164,14 +167,57 @@ def write_selected(result: SelectionResult, path: str | Path) -> None:
     write_parquet_atomic(path, table)
 
 
+def diversity_path(out: str | Path) -> Path:
+    """Where ``select_parquet`` puts the diversity check: ``selected.parquet`` -> ``selected.diversity.parquet``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.diversity.parquet")
+
+
 def select_parquet(
     source: str | Path, out: str | Path, config: SelectionConfig, labels_out: str | Path | None = None
 ) -> tuple[SelectionResult, dict]:
-    """Read records/features (a Parquet file or directory), select, write ``out`` (and the labels if asked).
-    Returns the result and ``describe`` of what was used."""
+    """Read records/features (a Parquet file or directory), select, write ``out``, its diversity check next
+    to it (``diversity_path``) and the labels if asked. Returns the result and what was used (``describe``
+    plus the mean histogram entropy of the selected and of a random subset)."""
     labels = cluster_labels(FeatureTable(source), config)
     if labels_out is not None:
         labels.write(labels_out)
     result = run_selection(labels, config)
     write_selected(result, out)
-    return result, describe(labels, config)
+    diversity = diversity_table(labels, result.order, config.seed)
+    write_parquet_atomic(diversity_path(out), diversity)
+    return result, {**describe(labels, config), **diversity_summary(diversity)}
+
+
+def diversity_table(labels: ClusterLabels, order: np.ndarray, seed: int) -> pa.Table:
+    """Per clustering, how many selected clips and how many of a random subset of the same size fall in
+    each cluster (ACAV100M appendix A.1): a selection that collapsed onto a few clusters shows here."""
+    rng = np.random.default_rng(seed)
+    random_order = rng.choice(len(labels.clip_ids), size=len(order), replace=False)
+    rows: dict[str, list] = {"clustering": [], "cluster": [], "selected": [], "random": []}
+    for i, name in enumerate(labels.names):
+        k = int(labels.labels[:, i].max()) + 1 if len(labels.clip_ids) else 0
+        rows["clustering"] += [name] * k
+        rows["cluster"] += list(range(k))
+        rows["selected"] += np.bincount(labels.labels[order, i], minlength=k).tolist()
+        rows["random"] += np.bincount(labels.labels[random_order, i], minlength=k).tolist()
+    schema = pa.schema([("clustering", pa.string()), ("cluster", pa.int32()), ("selected", pa.int64()),
+                        ("random", pa.int64())])
+    return pa.Table.from_pydict(rows, schema=schema)
+
+
+def histogram_entropy(counts: np.ndarray) -> float:
+    """Shannon entropy (nats) of a histogram: log(k) when even, 0 when all in one cluster."""
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def diversity_summary(table: pa.Table) -> dict[str, float]:
+    """Mean over clusterings of the histogram entropy of the selected and of the random subset."""
+    out: dict[str, list[float]] = {"selected": [], "random": []}
+    names = table.column("clustering").to_numpy(zero_copy_only=False)
+    for name in dict.fromkeys(names):
+        rows = names == name
+        for key in out:
+            out[key].append(histogram_entropy(table.column(key).to_numpy()[rows]))
+    return {f"{key}_entropy": float(np.mean(v)) if v else 0.0 for key, v in out.items()}

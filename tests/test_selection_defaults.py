@@ -80,3 +80,26 @@ def test_defaults_find_the_planted_correspondence_where_k256_does_not() -> None:
     precision_auto = table.positive[run_selection(auto, config).order].mean()
     precision_256 = table.positive[run_selection(cluster_labels(features, fixed), fixed).order].mean()
     assert precision_auto > 0.7 and precision_256 < 0.62, (precision_auto, precision_256)
+
+
+def test_large_preset_has_the_papers_values_and_flags_override_it(tmp_path, capsys) -> None:
+    from curation.selection.cli import main
+    from curation.selection.stage import preset_config
+
+    config = preset_config("acav100m-large", 1_000, batch_size=50)
+    assert (config.kmeans_batch_size, config.kmeans_epochs, config.kmeans_learning_rate) == (100_000, 100, 1e-2)
+    assert (config.batch_size, config.selection_size, config.n_clusters) == (50, 500, None)
+    with pytest.raises(ValueError, match="acav100m-large"):
+        preset_config("acav100m", 10)
+    table = planted_table(PlantedSpec(1_200, 8, seed=2))
+    source = tmp_path / "features.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(table.to_arrow(np.float16), source)
+    out = tmp_path / "selected.parquet"
+    assert main([str(source), "--size", "600", "--out", str(out), "--preset", "acav100m-large",
+                 "--kmeans-epochs", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "k = 15 [auto" in printed and "9 pairs (bipartite), k-means epochs 3" in printed
+    chosen = pq.read_table(out).column("clip_id").to_pylist()
+    assert len(chosen) == 600 and table.positive[[int(c[4:]) for c in chosen]].mean() > 0.6

@@ -24,6 +24,8 @@ CLIPS_PER_CELL = 2.5
 MAX_CLUSTERS = 256  # the paper's k for its 10M-clip runs
 MIN_CLUSTERS = 2
 WARN_CLIPS_PER_CELL = 1.0
+KMEANS_SAMPLES = 400_000  # 20 epochs of 20k clips
+MAX_EPOCHS = 20
 ACCEPTED_TABLES = (
     "feature columns audio_*/visual_* (lists of floats, clustered here) or precomputed cluster ids "
     "cluster_audio_*/cluster_visual_* (integers, e.g. a --labels-out file)"
@@ -39,6 +41,15 @@ def auto_clusters(subset_size: int) -> int:
     """
     k = math.isqrt(max(int(subset_size / CLIPS_PER_CELL), 0))
     return max(MIN_CLUSTERS, min(MAX_CLUSTERS, k))
+
+
+def auto_epochs(n_clips: int) -> int:
+    """k-means passes when none is given: enough for about ``KMEANS_SAMPLES`` mini-batch samples, 1 to 20.
+
+    Measured on planted tables: 20 vs 100 epochs changed precision by < 1 point at 20k clips at 5x the cost,
+    and at 100k clips 2 epochs were as good as 20; what matters is the number of updates, not of passes.
+    """
+    return max(1, min(MAX_EPOCHS, math.ceil(KMEANS_SAMPLES / max(n_clips, 1))))
 
 
 def clips_per_cell(subset_size: int, k: int) -> float:
@@ -62,12 +73,28 @@ class SelectionConfig:
     selection_size: int = 25
     pairing: str = "bipartite"
     seed: int = 0
-    kmeans_epochs: int = 20
+    kmeans_epochs: int | None = None  # None: auto_epochs
     kmeans_batch_size: int = 4096
     kmeans_learning_rate: float = 0.01
     kmeans_init: str = "kmeans++"
     audio_prefix: str = "audio_"
     visual_prefix: str = "visual_"
+
+
+# ACAV100M appendix E.2: mini-batch 100k, 100 epochs, lambda 1e-2; batch greedy b = 10,000, s = 500. The
+# paper's k per size is left to auto_clusters; pairing stays the measured default.
+PRESETS: dict[str, dict] = {
+    "acav100m-large": dict(
+        kmeans_batch_size=100_000, kmeans_epochs=100, kmeans_learning_rate=1e-2, batch_size=10_000, selection_size=500
+    ),
+}
+
+
+def preset_config(name: str | None, target_size: int, **overrides) -> SelectionConfig:
+    """``SelectionConfig`` from a preset's values, then the given overrides on top."""
+    if name is not None and name not in PRESETS:
+        raise ValueError(f"unknown selection preset {name!r}; expected one of {sorted(PRESETS)}")
+    return SelectionConfig(target_size=target_size, **{**PRESETS.get(name or "", {}), **overrides})
 
 
 def cluster_count(config: SelectionConfig, n_clips: int) -> int:
@@ -116,7 +143,7 @@ def cluster_labels(table: FeatureTable, config: SelectionConfig) -> ClusterLabel
     kmeans = KMeansConfig(
         n_clusters=k,
         batch_size=max(config.kmeans_batch_size, k),
-        epochs=config.kmeans_epochs,
+        epochs=config.kmeans_epochs or auto_epochs(n),
         learning_rate=config.kmeans_learning_rate,
         seed=config.seed,
         init=config.kmeans_init,
@@ -134,6 +161,7 @@ def describe(labels: ClusterLabels, config: SelectionConfig) -> dict:
         "clusters": ks[0] if len(ks) == 1 else ks,  # ids in use, at most the k clustered with
         "clusters_rule": "precomputed" if labels.precomputed else "given" if config.n_clusters is not None
         else f"auto: about {CLIPS_PER_CELL} selected clips per contingency cell",
+        "kmeans_epochs": None if labels.precomputed else config.kmeans_epochs or auto_epochs(len(labels.clip_ids)),
         "pairing": config.pairing,
         "pairs": len(clustering_pairs(labels.modalities, config.pairing)) if labels.names else 0,
     }

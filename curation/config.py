@@ -155,11 +155,31 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
     raise ValueError(f"config {path}: {value!r} is not a {hint}")
 
 
+def _problem(error: yaml.YAMLError) -> str:
+    return " ".join(str(getattr(error, "problem", None) or error).split())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The config file's mapping; a missing file or a YAML mistake is one line naming file and line."""
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist" if not path.exists() else
+                                f"config file {path} is not a file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: invalid YAML: {_problem(error)}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
+    return data or {}
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> PipelineConfig:
     """YAML file (optional) then `a.b=value` overrides (values parsed as YAML scalars)."""
     data: dict[str, Any] = {}
     if path:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = _read_yaml(Path(path))
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep or not key:
@@ -168,7 +188,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Pi
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw)
+        try:
+            node[leaf] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {override!r}: the value is not valid YAML ({_problem(error)})") from None
     return _build(PipelineConfig, data, "")
 
 

@@ -51,6 +51,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import download_range_func
 
+from curation import progress
 from curation.errors import ClipError
 from curation.sources import SAFE_ID_RE, Candidate, is_youtube_id, youtube_url
 
@@ -289,6 +290,7 @@ def _download_with_retries(
             if time.monotonic() + delay >= deadline:
                 raise ClipError(result.reason, f"{result.detail} (no time left to retry)")
             log.info("%s: attempt %d failed (%s); retrying in %.2fs", clip, attempts, result.reason, delay)
+            progress.status(f"retrying {clip} ({attempts}/{config.retries}, {result.reason}, {delay:.0f} s)")
             time.sleep(delay)
     finally:
         _give_back(worker)

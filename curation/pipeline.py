@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from builder.release import RetentionRow, RunSummary
 from builder.schema import CONFIGS
+from curation import output_dir
 from curation import sources as src
 from curation.config import PipelineConfig, config_to_yaml
 from curation.executor import (
@@ -91,7 +92,10 @@ class ScoredWriter(TaskWriter):
         row = {name: None for name in SCORED_COLUMNS}
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
                    end_time=c.end_time, source=c.source, license=c.license)
-        row.update({k: v for k, v in record.columns.items() if k in row})
+        unknown = set(record.columns) - set(row)
+        if unknown:  # e.g. a stage writing a column the global filters own
+            raise KeyError(f"{record.clip_id}: stages wrote columns outside the scored schema: {sorted(unknown)}")
+        row.update(record.columns)
         e = record.embeddings
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
         vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})
@@ -105,6 +109,18 @@ class RunResult:
     summary: RunSummary
     counts: dict[str, StageCounts]
     reasons: Counter
+    scored: int = 0  # candidates that reached the filters
+    kept: int = 0  # ... and passed them
+
+    def nothing_kept_message(self) -> str:
+        """Why an empty `default` config happened, and what to try, for the one-line CLI error."""
+        s = self.summary
+        thresholds = ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                               for k, v in s.thresholds.items()) or "none"
+        why = "; the scores came from random weights" if s.random_weights else ""
+        return (f"0 of {self.scored} scored clips passed the filters (mode {s.filter_mode}, thresholds: {thresholds}"
+                f"{why}); records.parquet keeps every scored clip with its flags: try --set filter.mode=none, "
+                "another --filters preset, or filter.mode=calibrated")
 
     def retention_table(self) -> str:
         lines = [f"{'stage':<22}{'in':>8}{'out':>8}{'failed':>8}{'kept':>8}"]
@@ -117,28 +133,37 @@ def read_candidates(config: PipelineConfig) -> tuple[list[src.Candidate], list[s
     seen: set[str] = set()
     items: list[src.Item] = []
     s = config.sources
-    for path in s.clip_lists:
-        items += src.read_clip_list(path, license=s.license, seen=seen)
-    for path in s.id_lists:
-        items += src.read_id_list(path, license=s.license, seen=seen)
-    for path in s.url_lists:
-        items += src.read_url_list(path, license=s.license, seen=seen)
-    for path in s.directories:
-        items += src.scan_directory(path, license=s.license, seen=seen)
+    readers = (("clip_lists", src.read_clip_list, False), ("id_lists", src.read_id_list, False),
+               ("url_lists", src.read_url_list, False), ("directories", src.scan_directory, True))
+    for key, reader, folder in readers:
+        for i, path in enumerate(getattr(s, key)):
+            _check_input(f"sources.{key}[{i}]", Path(path), folder)
+            items += reader(path, license=s.license, seen=seen)
     candidates = [i for i in items if isinstance(i, src.Candidate)]
     invalid = [i for i in items if isinstance(i, src.InvalidRow)]
     return candidates, invalid
 
 
-def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | None = None) -> RunResult:
+def _check_input(key: str, path: Path, folder: bool) -> None:
+    """A missing list or folder is a config mistake: name the key, not just the file."""
+    if not path.exists():
+        raise FileNotFoundError(f"config {key}: {path} does not exist")
+    if folder and not path.is_dir():
+        raise NotADirectoryError(f"config {key}: {path} is a file; `sources.directories` takes folders "
+                                 "(put list files under clip_lists, id_lists or url_lists)")
+    if not folder and path.is_dir():
+        raise IsADirectoryError(f"config {key}: {path} is a folder; put it under `sources.directories`")
+
+
+def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | None = None,
+           overwrite: bool = False) -> RunResult:
     """Run (or resume) the whole curation into `config.output`."""
-    output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
-    _write_atomic(output / "config.yaml", config_to_yaml(config))
     candidates, invalid = read_candidates(config)
     if not candidates:
         raise ValueError(f"no valid candidates in the configured sources ({len(invalid)} rows rejected)")
     stages = stages if stages is not None else build_stages(config)
+    output = output_dir.claim(config.output, "curate", overwrite, legacy=("config.yaml", "tasks"))
+    _write_atomic(output / "config.yaml", config_to_yaml(config))
     results = run_tasks(stages, candidates, output, ScoredWriter(), config.executor, progress)
     counts = _sum_counts(stages, results)
     reasons = sum((r.reasons for r in results), Counter())
@@ -149,7 +174,8 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
     _write_outputs(output, outcome, results, invalid, summary, counts, reasons)
     if config.media.enabled:
         _write_media(output, outcome.table, read_task_tables(output, results, "media_refs"), config.media.licenses)
-    return RunResult(output, summary, counts, reasons)
+    kept = outcome.table.column("kept").to_numpy(zero_copy_only=False)
+    return RunResult(output, summary, counts, reasons, scored=len(kept), kept=int(kept.sum()))
 
 
 def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
@@ -261,18 +287,30 @@ def _write_outputs(
     os.replace(tmp, output / "embeddings.parquet")
     errors = read_task_tables(output, results, "errors")
     read_errors = pa.Table.from_pylist(
-        [{"clip_id": None, "stage": "read", "reason": r.reason, "detail": f"{r.path}:{r.line_no}: {r.detail or r.raw}"}
-         for r in invalid],
+        [{"clip_id": None, "stage": "read", "reason": r.reason, "detail": r.detail or r.raw, "video_id": None,
+          "input": r.raw, "origin": f"{r.path}:{r.line_no}" if r.line_no else r.path} for r in invalid],
         schema=ERROR_SCHEMA,
     )
-    _write_parquet(output / "errors.parquet", pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)]))
+    all_errors = pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)])
+    _write_parquet(output / "errors.parquet", all_errors)
     _write_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
     stage_stats: dict = {}
     for result in results:
         counter_sum(stage_stats, result.stage_stats)
     stats = {"stages": {name: vars(c) for name, c in counts.items()}, "failure_reasons": dict(sorted(reasons.items())),
-             "retention": [vars(r) for r in summary.retention], "stage_stats": stage_stats}
+             "retention": [vars(r) for r in summary.retention], "stage_stats": stage_stats,
+             "failure_examples": _failure_examples(all_errors)}
     _write_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
+
+
+def _failure_examples(errors: pa.Table, per_reason: int = 3) -> dict[str, list[dict]]:
+    """A few rows per "stage:reason", with the input and where it was listed, to find the file behind a count."""
+    examples: dict[str, list[dict]] = {}
+    for row in errors.select(["stage", "reason", "clip_id", "input", "origin", "detail"]).to_pylist():
+        group = examples.setdefault(f"{row.pop('stage')}:{row.pop('reason')}", [])
+        if len(group) < per_reason:
+            group.append(row)
+    return examples
 
 
 def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list[str]) -> None:

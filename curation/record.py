@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from curation.sources import Candidate
+
+
+class DeclaredColumns(dict):
+    """A record's published values: writing a column the schema does not declare is an error, not a silent drop."""
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in _declared():
+            raise KeyError(f"column {name!r} is not declared in builder/schema.py (declare it there to publish it)")
+        super().__setitem__(name, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+
+@functools.cache
+def _declared() -> frozenset[str]:
+    from builder.schema import CONFIGS
+
+    return frozenset(CONFIGS["candidates"].column_names)
 
 
 @dataclass
@@ -26,7 +47,7 @@ class ClipRecord:
     motion: np.ndarray | None = None  # float32 visual-change envelope
     motion_fps: float = 0.0
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
-    columns: dict[str, Any] = field(default_factory=dict)
+    columns: DeclaredColumns = field(default_factory=DeclaredColumns)
 
     @property
     def clip_id(self) -> str:

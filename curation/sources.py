@@ -13,13 +13,14 @@ local files and plain URLs get ``sha1(...)[:16]`` hex ids (see ``scan_directory`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import math
 import os
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 YOUTUBE_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
@@ -55,6 +56,8 @@ class Candidate:
     source: str
     license: str = "unknown"
     local_path: str | None = None
+    # where it was read: "list.csv:12" or the scanned folder; errors name it, but it is not the clip's identity
+    origin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ def _dedupe(path: str, rows: Iterator[tuple[int, str, Item]], seen: set[str] | N
                 yield InvalidRow(path, line_no, DUPLICATE, raw[:_RAW_MAX], f"clip_id {item.clip_id} already read")
                 continue
             seen.add(item.clip_id)
+            item = dataclasses.replace(item, origin=f"{path}:{line_no}" if line_no else path)
         yield item
 
 

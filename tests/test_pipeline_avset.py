@@ -67,7 +67,7 @@ def test_voiceover_clips_are_flagged_separated_and_recycled(tmp_path):
 
 def test_filters_preset_reaches_the_config(tmp_path, capsys, monkeypatch):
     seen = {}
-    monkeypatch.setattr("curation.pipeline.curate", lambda config: seen.setdefault("config", config) and sys.exit(0))
+    monkeypatch.setattr("curation.pipeline.curate", lambda config, **_: seen.setdefault("config", config) and sys.exit(0))
     with pytest.raises(SystemExit):
         acav1m.main(["curate", "--filters", "acav1m+avset", "--output", str(tmp_path)])
     assert seen["config"].filter.mode == "paper-tuned" and seen["config"].voiceover.enabled

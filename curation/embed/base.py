@@ -35,6 +35,16 @@ class EmbedderConfig:
     bf16: bool = False
     random_weights: bool = False
 
+    def identity(self) -> dict:
+        """The settings plus which weights file they resolve to (path, size, mtime): part of task fingerprints.
+
+        Resolving finds the file without loading it, so a missing checkpoint fails here, before any model is
+        built; the device is resolved too (CPU and GPU results differ in the last bits).
+        """
+        from curation.embed import weights_identity
+
+        return {**self.__dict__, "device": select_device(self.device).type, "weights": weights_identity(self)}
+
 
 @runtime_checkable
 class Embedder(Protocol):

@@ -16,6 +16,7 @@ class DecodeStage(Stage):
 
     name = "decode"
     resources = Resources(cpus=1.0, memory_gb=0.2)
+    runtime_attributes = frozenset({"threads"})
 
     def __init__(self, config: DecodeConfig = DecodeConfig(), threads: int = 2) -> None:
         self.config, self.threads = config, threads

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from curation.embed import Embedder, EmbedderConfig, build_embedder
+from curation.embed import Embedder, EmbedderConfig, build_embedder, embedder_name
 from curation.record import ClipRecord, Failure
 from curation.stage import Resources, Stage
 
@@ -30,12 +30,13 @@ class EmbedStage(Stage):
         self.resources = Resources(cpus=1.0, gpus=0.0, memory_gb=6.0 if config.variant == "huge" else 0.5,
                                    model=f"{config.backend}-{config.variant}")
         self.embedder: Embedder | None = None
+        self.runtime_attributes = frozenset({"embedder"})
 
     def setup(self) -> None:
         self.embedder = shared_embedder(self.config)
 
     def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
-        embedder = self.embedder or shared_embedder(self.config)
+        embedder = self.embedder
         n, steps = len(batch), batch[0].frames.shape[0]
         audio = np.stack([r.audio for r in batch])
         audio_clip = embedder.embed_audio(audio)
@@ -52,6 +53,4 @@ class EmbedStage(Stage):
         return batch
 
     def describe(self) -> dict[str, str]:
-        embedder = self.embedder or shared_embedder(self.config)
-        random = " (random weights)" if embedder.random_weights else ""
-        return {"embedder": f"{embedder.name}{random}"}
+        return {"embedder": embedder_name(self.config)}

@@ -29,6 +29,7 @@ class VoiceoverStage(Stage):
         self.resources = Resources(cpus=1.0, memory_gb=1.0, model=settings.tagger)
         self.tagger = self.separator = None
         self.counts: Counter = Counter()
+        self.runtime_attributes = frozenset({"counts", "stems_dir", "tagger", "separator"})
 
     def setup(self) -> None:
         from curation.avset import AstTagger, DemucsSeparator, NmfSeparator, OmniVadTagger
@@ -50,8 +51,6 @@ class VoiceoverStage(Stage):
         from curation.avset import assess_voiceover, write_stem_flac
         from curation.stages.score import clip_scores
 
-        if self.tagger is None:
-            self.setup()
         decisions = assess_voiceover(self.tagger, np.stack([r.audio for r in batch]))
         for record, decision in zip(batch, decisions):
             tags = decision.tags

@@ -83,8 +83,8 @@ class VoiceoverSettings:
 class SelectionSettings:
     """ACAV100M subset selection over the clips that passed the filters (clustering-based MI, batch greedy).
 
-    Features are the run's audio and visual embeddings (one layer each); for multi-layer features use
-    `acav1m select` on a feature table.
+    Features: `layers` ImageBind trunk blocks per modality, hooked in the embed stage's own forward passes
+    and written to `features.parquet` (float16); `layers: 0` clusters the final embeddings only.
     """
 
     enabled: bool = False
@@ -94,6 +94,7 @@ class SelectionSettings:
     selection_size: int = 25
     pairing: str = "bipartite"
     seed: int = 0
+    layers: int = 5  # trunk blocks per modality (5 + 5 = 10 clusterings, as the paper)
 
 
 @dataclass

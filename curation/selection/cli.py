@@ -28,8 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SelectionConfig(target_size=0)
     p.add_argument(
         "input",
-        help="Parquet file or directory: clip_id + audio_*/visual_* float-list feature columns, "
-        "or cluster_audio_*/cluster_visual_* integer cluster-id columns",
+        help="a curation run folder (its features.parquet, else embeddings.parquet), or a Parquet file or "
+        "directory: clip_id + audio_*/visual_* float-list feature columns, or cluster_audio_*/cluster_visual_* "
+        "integer cluster-id columns",
     )
     p.add_argument("--size", type=int, required=True, help="number of clips to select (M)")
     p.add_argument("--out", required=True, help="where to write selected.parquet (clip_id, rank)")
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     config = preset_config(args.preset, args.size, **given)
     result, used = select_parquet(args.input, args.out, config, labels_out=args.labels_out)
     print(
-        f"clusterings: {used['clusterings']} ({used['audio_clusterings']} audio, {used['visual_clusterings']} "
+        f"input {used['input']}: clusterings: {used['clusterings']} ({used['audio_clusterings']} audio, {used['visual_clusterings']} "
         f"visual), k = {used['clusters']} [{used['clusters_rule']}], {used['pairs']} pairs ({used['pairing']}), "
         f"k-means epochs {used['kmeans_epochs']}"
     )

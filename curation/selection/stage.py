@@ -180,12 +180,16 @@ def run_selection(labels: ClusterLabels, config: SelectionConfig) -> SelectionRe
     )
 
 
-def select_records(records: pa.Table, config: SelectionConfig) -> tuple[pa.Table, dict]:
-    """The selected rows of ``records`` in selection order, with their 0-based ``rank``; and what was used
-    (``describe`` plus the diversity summary)."""
-    labels = cluster_labels(FeatureTable(records), config)
+def select_features(table: FeatureTable, config: SelectionConfig) -> tuple[SelectionResult, dict]:
+    """Cluster (or read labels), select; and what was used (``describe`` plus the diversity summary)."""
+    labels = cluster_labels(table, config)
     result = run_selection(labels, config)
-    used = {**describe(labels, config), **diversity_summary(diversity_table(labels, result.order, config.seed))}
+    return result, {**describe(labels, config), **diversity_summary(diversity_table(labels, result.order, config.seed))}
+
+
+def select_records(records: pa.Table, config: SelectionConfig) -> tuple[pa.Table, dict]:
+    """The selected rows of ``records`` in selection order, with their 0-based ``rank``; and what was used."""
+    result, used = select_features(FeatureTable(records), config)
     return records.take(pa.array(result.order)).append_column(RANK, pa.array(np.arange(len(result.order)))), used
 
 
@@ -201,12 +205,29 @@ def diversity_path(out: str | Path) -> Path:
     return out.with_name(f"{out.stem}.diversity.parquet")
 
 
+RUN_TABLES = ("features.parquet", "embeddings.parquet")  # in a curation run folder, in order of preference
+
+
+def resolve_input(source: str | Path) -> Path:
+    """A curation run folder means its per-layer ``features.parquet`` (else its ``embeddings.parquet``: one
+    layer per modality); any other path is a Parquet file or a folder of Parquet shards."""
+    source = Path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"no such file or folder: {source}")
+    if source.is_dir():
+        for name in RUN_TABLES:
+            if (source / name).is_file():
+                return source / name
+    return source
+
+
 def select_parquet(
     source: str | Path, out: str | Path, config: SelectionConfig, labels_out: str | Path | None = None
 ) -> tuple[SelectionResult, dict]:
     """Read records/features (a Parquet file or directory), select, write ``out``, its diversity check next
     to it (``diversity_path``) and the labels if asked. Returns the result and what was used (``describe``
     plus the mean histogram entropy of the selected and of a random subset)."""
+    source = resolve_input(source)
     labels = cluster_labels(FeatureTable(source), config)
     if labels_out is not None:
         labels.write(labels_out)
@@ -214,7 +235,7 @@ def select_parquet(
     write_selected(result, out)
     diversity = diversity_table(labels, result.order, config.seed)
     write_parquet_atomic(diversity_path(out), diversity)
-    return result, {**describe(labels, config), **diversity_summary(diversity)}
+    return result, {"input": str(source), **describe(labels, config), **diversity_summary(diversity)}
 
 
 def diversity_table(labels: ClusterLabels, order: np.ndarray, seed: int) -> pa.Table:

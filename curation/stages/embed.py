@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterable
 
@@ -25,8 +26,13 @@ def unit(x: np.ndarray) -> np.ndarray:
 class EmbedStage(Stage):
     name = "embed"
 
-    def __init__(self, config: EmbedderConfig, window_s: float = 2.0, hop_s: float = 1.0) -> None:
-        self.config, self.window_s, self.hop_s = config, window_s, hop_s
+    def __init__(self, config: EmbedderConfig, window_s: float = 2.0, hop_s: float = 1.0, layers: int = 0) -> None:
+        """``layers`` > 0 also keeps that many trunk blocks per modality (ACAV100M selection features), hooked
+        in the same forward passes that make the embeddings: no second decode, no second model run."""
+        if layers and config.backend != "imagebind":
+            raise ValueError(f"per-layer selection features need the imagebind embedder, not {config.backend!r}; "
+                             "set selection.layers=0 to cluster the final embeddings only")
+        self.config, self.window_s, self.hop_s, self.layers = config, window_s, hop_s, layers
         self.resources = Resources(cpus=1.0, gpus=0.0, memory_gb=6.0 if config.variant == "huge" else 0.5,
                                    model=f"{config.backend}-{config.variant}")
         self.embedder: Embedder | None = None
@@ -39,18 +45,37 @@ class EmbedStage(Stage):
         embedder = self.embedder
         n, steps = len(batch), batch[0].frames.shape[0]
         audio = np.stack([r.audio for r in batch])
-        audio_clip = embedder.embed_audio(audio)
+        with self._trunk_layers(embedder, "audio") as audio_layers:
+            audio_clip = embedder.embed_audio(audio)
         audio_sec = embedder.embed_audio_per_second(audio, self.window_s, self.hop_s)
-        frames = embedder.embed_frames(np.concatenate([r.frames for r in batch])).reshape(n, steps, -1)
+        with self._trunk_layers(embedder, "visual") as visual_layers:
+            frames = embedder.embed_frames(np.concatenate([r.frames for r in batch])).reshape(n, steps, -1)
         visual = unit(frames.mean(axis=1))
         captioned = [i for i, r in enumerate(batch) if r.columns.get("caption")]
         text = embedder.embed_text([batch[i].columns["caption"] for i in captioned]) if captioned else None
         for i, record in enumerate(batch):
             record.embeddings = {"audio": audio_clip[i], "audio_sec": audio_sec[i], "visual": visual[i],
                                  "visual_sec": frames[i]}
+        if self.layers:
+            layers = {**audio_layers.per_clip(n), **visual_layers.per_clip(n)}
+            for i, record in enumerate(batch):
+                record.embeddings["layers"] = {name: values[i] for name, values in layers.items()}
         for row, i in enumerate(captioned):
             batch[i].embeddings["text"] = text[row]
         return batch
+
+    def output_settings(self) -> dict:
+        settings = super().output_settings()
+        if not self.layers:
+            settings.pop("layers", None)  # runs without selection features keep their task fingerprints
+        return settings
+
+    def _trunk_layers(self, embedder: Embedder, modality: str) -> contextlib.AbstractContextManager:
+        if not self.layers:
+            return contextlib.nullcontext()
+        from curation.selection.imagebind_features import trunk_layers
+
+        return trunk_layers(embedder.model, modality, self.layers)
 
     def describe(self) -> dict[str, str]:
         return {"embedder": embedder_name(self.config)}

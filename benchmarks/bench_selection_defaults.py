@@ -4,8 +4,9 @@ Tables (curation/selection/planted.py): per clip one class per modality, equal i
 clips (the positives), another class in the audio of the rest; class frequencies Zipf-skewed (s = 1);
 three layers per modality mixing class signal, a nuisance "style" cluster (independent across modalities)
 and noise in different proportions; each modality its own prototypes and projections (no shared space).
-Per size: tables with 8 / 32 / 128 / 512 classes, with the audio layers either in the same order as the
-visual ones ("aligned": layer i of both is equally informative) or reversed ("crossed").
+Tables with 8 / 32 / 128 / 256 classes (four per size up to 20k, two at 100k, one at 1M: run time), with
+the audio layers either in the same order as the visual ones ("aligned": layer i of both is equally
+informative) or reversed ("crossed").
 
 Protocol: keep half of the clips (chance = 50 %); precision = share of positives kept, in %.
   defaults     SelectionConfig(target_size=N/2) with nothing else set: what `acav1m select --size` does
@@ -35,16 +36,18 @@ from curation.selection.planted import DEFAULT_LAYERS, PlantedSpec, PlantedTable
 from curation.selection.stage import SelectionConfig, auto_epochs, cluster_count, cluster_labels, run_selection
 
 SWEEP = {5_000: (8, 16, 32, 64, 128, 256), 20_000: (16, 32, 64, 128, 256), 100_000: (64, 128, 256)}
-LARGE_SWEEP = (64, 128, 256)  # 1M and above: a smaller sweep (each k costs minutes here)
-TABLES = {  # classes, audio layer order
-    "small": ((8, "aligned"), (32, "crossed"), (128, "aligned"), (128, "crossed")),
-    "large": ((128, "aligned"), (512, "crossed")),
+LARGE_SWEEP = (128, 256)  # 1M and above: a smaller sweep (each k costs minutes here)
+TABLES = {  # per size: (classes, audio layer order); fewer tables as the size grows, to bound the run time
+    5_000: ((8, "aligned"), (32, "crossed"), (128, "aligned"), (128, "crossed")),
+    20_000: ((8, "aligned"), (32, "crossed"), (128, "aligned"), (128, "crossed")),
+    100_000: ((32, "crossed"), (128, "aligned")),
 }
+LARGE_TABLES = ((256, "crossed"),)
 
 
 def tables_for(n: int) -> list[PlantedSpec]:
     specs = []
-    for i, (classes, order) in enumerate(TABLES["large" if n >= 1_000_000 else "small"]):
+    for i, (classes, order) in enumerate(TABLES.get(n, LARGE_TABLES)):
         audio = DEFAULT_LAYERS if order == "aligned" else DEFAULT_LAYERS[::-1]
         specs.append(PlantedSpec(n, classes, audio_layers=audio, seed=1000 * i + n % 997, label=f"C={classes} {order}"))
     return specs

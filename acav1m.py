@@ -92,6 +92,7 @@ COMMANDS = {
     "curate": "curation.commands:add_curate",
     "demo": "curation.commands:add_demo",
     "select": "curation.commands:add_select",
+    "features": "curation.selection.features_cli:add_features",
 }
 
 

@@ -152,3 +152,28 @@ def test_select_records_on_an_empty_table(tmp_path: Path) -> None:
     empty = pq.read_table(tmp_path / "f.parquet").slice(0, 0)
     subset, _ = select_records(empty, SelectionConfig(target_size=5))
     assert subset.num_rows == 0 and subset.schema.names[-1] == "rank"
+
+
+def test_features_command_writes_resumable_shards_that_select_reads(tmp_path: Path, capsys) -> None:
+    import acav1m
+    from curation.media.synthetic import make_clip
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i, variant in enumerate(("sync", "audio_late", "silent")):
+        make_clip(clips / f"{variant}.mp4", variant, seed=i, width=96, height=64)
+    (clips / "broken.mp4").write_bytes(b"not a video")
+    out = tmp_path / "features"
+    argv = ["features", str(clips), "--out", str(out), "--variant", "tiny", "--shard-size", "2"]
+    assert acav1m.main(argv) == 0
+    assert "4 clips: 2 shards written, 0 already there" in capsys.readouterr().out
+    shards = sorted(p.name for p in out.glob("part-*.parquet"))
+    assert shards == ["part-00000.parquet", "part-00001.parquet"]
+    errors = pq.read_table(out / "_errors-00000.parquet").to_pylist()  # broken.mp4 sorts first
+    assert [e["clip_id"] for e in errors] == ["broken"] and errors[0]["reason"]
+    table = pq.read_table(out)  # the folder reads as one table (the _errors files are skipped)
+    assert sorted(table.column("clip_id").to_pylist()) == ["audio_late", "silent", "sync"]
+    assert table.schema.field("audio_imagebind_block00").type.value_type == pa.float16()
+    assert acav1m.main(argv) == 0 and "0 shards written, 2 already there" in capsys.readouterr().out
+    assert acav1m.main(["select", str(out), "--size", "2", "--out", str(tmp_path / "s.parquet")]) == 0
+    assert "clusterings: 4 (2 audio, 2 visual)" in capsys.readouterr().out

@@ -17,6 +17,7 @@ Protocol: keep half of the clips (chance = 50 %); precision = share of positives
 Part (b) measures k-means epochs and initialisation on one 20k and one 100k table, with their CPU cost.
 
     .venv/bin/python benchmarks/bench_selection_defaults.py [--sizes 5000 20000 100000 1000000] [--skip-kmeans]
+    (--sizes with no value runs part (b) only)
 """
 
 from __future__ import annotations
@@ -145,12 +146,14 @@ def bench_kmeans(n: int, classes: int, epochs: tuple[int, ...]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", type=int, nargs="+", default=[5_000, 20_000, 100_000, 1_000_000])
+    p.add_argument("--sizes", type=int, nargs="*", default=[5_000, 20_000, 100_000, 1_000_000])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-kmeans", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(1)
     logging.getLogger("acav1m.select").setLevel(logging.ERROR)  # the sweep's sparse-k warnings are expected
+    if not args.sizes:
+        return bench_kmeans_part() if not args.skip_kmeans else None
     print("(a) precision (%) keeping half (chance 50), mean over each size's tables")
     results = [bench_size(n, args.seed) for n in args.sizes]
     print(
@@ -169,8 +172,12 @@ def main() -> None:
     print("sweep (mean precision per k): " + "; ".join(
         f"{r['n']:,}: " + " ".join(f"{k}={v:.1f}" for k, v in r["per_k"].items()) for r in results))
     if not args.skip_kmeans:
-        bench_kmeans(20_000, 32, (1, 5, 20, 100))
-        bench_kmeans(100_000, 128, (1, 4, 20))
+        bench_kmeans_part()
+
+
+def bench_kmeans_part() -> None:
+    bench_kmeans(20_000, 32, (1, 5, 20, 100))
+    bench_kmeans(100_000, 128, (1, 4, 20))
 
 
 if __name__ == "__main__":

@@ -90,8 +90,8 @@ class SelectionSettings:
     enabled: bool = False
     size: int = 0  # M: how many clips to keep
     clusters: int | None = None  # k per clustering; null = chosen from `size` (as `acav1m select` does)
-    batch_size: int = 100
-    selection_size: int = 25
+    batch_size: int = 1000
+    selection_size: int = 50
     pairing: str = "bipartite"
     seed: int = 0
     layers: int = 5  # trunk blocks per modality (5 + 5 = 10 clusterings, as the paper)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import DatasetCardData
 
+from builder.curation_report import curation_sections
 from builder.release import ReleaseInfo, RunSummary
 from builder.schema import CATEGORIES
 
@@ -182,7 +183,7 @@ strong = load_dataset("{release.name}", streaming=True, split="train",
 
 ## Motivation
 Large video collections pair pictures with sound that does not belong to them (background music, voice-over,
-dubbing). This dataset keeps 10-second clips whose audio, frames and caption agree, so audio-visual models learn
+dubbing). This dataset keeps clips whose audio, frames and caption agree, so audio-visual models learn
 from corresponding signals.
 
 ## Composition
@@ -200,11 +201,14 @@ Score distributions (raw cosine in [-1, 1]; quantiles exact to 0.01):
 
 {_score_table(main)}
 
+{curation_sections(result.stats, run)}
+
 Sources: {", ".join(f"{k} ({v})" for k, v in sorted(sources.items())) or "not recorded"}.
 
 ## Collection process
-{release.sources} Candidates were fetched with yt-dlp (YouTube, URLs) or read from disk, cut into 10-second
-clips, decoded to 10 frames (1 fps, 224x224) and 16 kHz mono audio.
+{release.sources} Candidates were fetched with yt-dlp (YouTube, URLs) or read from disk, cut into clips
+(`[start_time, end_time)`, exactly the span decoded and scored), decoded to one frame per second (224x224) and
+16 kHz mono audio.
 
 Retention per stage:
 

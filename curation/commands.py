@@ -9,7 +9,8 @@ import sys
 FILTER_PRESETS = {
     "acav1m": ["filter.mode=paper-tuned"],  # ACAV-1M Table 22: 0.6 language / 0.5 instance / 0.7 temporal
     "acav1m-uniform": ["filter.mode=paper-uniform"],  # ACAV-1M Algorithm 1: 0.5 everywhere
-    "avset": ["filter.mode=calibrated", "voiceover.enabled=true"],  # AVSET-10M stages 2-4
+    # AVSET-10M stages 2-4: the instance score calibrated on mismatched pairs (or filter.instance_cosine=0.2564)
+    "avset": ["filter.mode=avset", "voiceover.enabled=true"],
     "acav1m+avset": ["filter.mode=paper-tuned", "voiceover.enabled=true"],
 }
 

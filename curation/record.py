@@ -42,8 +42,8 @@ class ClipRecord:
     candidate: Candidate
     media_path: str | None = None  # the fetched (or local) file to decode
     media_offset: float = 0.0  # where the fetched file starts in the source video (section downloads)
-    frames: np.ndarray | None = None  # uint8 (10, 224, 224, 3)
-    audio: np.ndarray | None = None  # float32 (160000,) 16 kHz mono
+    frames: np.ndarray | None = None  # uint8 (seconds, 224, 224, 3): one frame per second of the clip
+    audio: np.ndarray | None = None  # float32 (seconds * 16000,) 16 kHz mono
     motion: np.ndarray | None = None  # float32 visual-change envelope
     motion_fps: float = 0.0
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
@@ -56,6 +56,18 @@ class ClipRecord:
     def release_media(self) -> None:
         """Free decoded arrays once no later stage needs them (memory stays flat per task)."""
         self.frames = self.audio = self.motion = None
+
+
+def same_length_groups(batch: list[ClipRecord]) -> list[list[ClipRecord]]:
+    """The batch split into runs of clips with equal audio and frame counts, in first-seen order.
+
+    Clips vary in length (2-60 s), and a model batch needs one array shape: stages that stack audio
+    or frames call the model once per group instead of stacking the whole batch.
+    """
+    groups: dict[tuple[int, int], list[ClipRecord]] = {}
+    for record in batch:
+        groups.setdefault((len(record.audio), len(record.frames)), []).append(record)
+    return list(groups.values())
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,15 @@ def test_ctrl_c_stops_cleanly_with_a_resume_hint(tmp_path, corpus):
     assert process.returncode == 130
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "acav1m curate: interrupted; rerun the same command to resume"
+
+
+def test_env_reports_versions_and_never_a_token(capsys, monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setenv("HF_TOKEN", "hf_do_not_print_me_123")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-print-me")
+    assert acav1m.main(["env"]) == 0
+    out = capsys.readouterr().out
+    assert f"- package datasets: {importlib.metadata.version('datasets')}" in out
+    assert "do_not_print" not in out and "do-not-print" not in out
+    assert "HF token: present (not shown)" in out and "caption API key: present (not shown)" in out

@@ -58,7 +58,7 @@ def test_voiceover_clips_are_flagged_separated_and_recycled(tmp_path):
             stem, rate = sf.read(result.output / "stems" / f"{row['clip_id']}.flac")
             assert rate == 16_000 and stem.shape == (160_000,)
     assert [r.stage for r in result.summary.retention][-2:] == ["voice-over filter", "recycling (separated)"]
-    table = result.summary.extra["avset_retention"]["table"]["sources"]["clips"]
+    table = result.summary.extra["avset_retention"]["table"]["sources"]["all"]
     assert [row["clips"] for row in table] == [4, 4, 2, 4]
     card = (build_dataset(tmp_path / "acav1m", result.output / "records.parquet",
                           release=ReleaseInfo(run=result.summary)).out_dir / "README.md").read_text()

@@ -63,10 +63,15 @@ def weights_identity(config: EmbedderConfig) -> dict | str:
 
 
 def embedder_name(config: EmbedderConfig) -> str:
-    """The provenance string for run.json and the card, from the configuration alone (no model is built)."""
+    """The provenance string for run.json and the card, from the configuration alone (no model is built).
+
+    Names follow the backends' own `name` attribute (`imagebind_huge`, `pe_audio_video_<checkpoint>`).
+    """
     weights = weights_identity(config)
-    name = f"{config.backend}_{config.variant}" if config.backend == "imagebind" else \
-        f"{config.backend}_{config.variant.rsplit('/', 1)[-1]}"
+    if config.backend == "imagebind":
+        name = f"imagebind_{config.variant}"
+    else:
+        name = f"{config.backend}_{'tiny-random' if weights == 'random' else config.variant.rsplit('/', 1)[-1]}"
     if weights == "random":
         return f"{name} (random weights)"
     return f"{name} ({Path(weights['path']).name})" if isinstance(weights, dict) else name

@@ -63,13 +63,14 @@ class Embedder(Protocol):
         ...
 
     def embed_audio(self, audio: np.ndarray) -> np.ndarray:
-        """(N, 160000) float32 16 kHz clips -> (N, D) whole-clip instance embeddings."""
+        """(N, samples) float32 16 kHz clips of any one length -> (N, D) whole-clip instance embeddings."""
         ...
 
     def embed_audio_per_second(
         self, audio: np.ndarray, window_s: float = 2.0, hop_s: float = 1.0
     ) -> np.ndarray:
-        """(N, 160000) -> (N, T=10, D): window ``t`` is centred on second ``t`` (t + 0.5 s), clamped to the clip."""
+        """(N, samples) -> (N, T, D), T = the clip's seconds (10 for 10 s): window ``t`` is centred on t + 0.5 s,
+        clamped to the clip."""
         ...
 
     def embed_frames(self, frames: np.ndarray) -> np.ndarray:

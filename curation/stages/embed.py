@@ -1,4 +1,7 @@
-"""Embed: audio (whole clip and per second), frames and caption into the joint space (ImageBind)."""
+"""Embed: audio (whole clip and per second), frames and caption into the joint space (ImageBind).
+
+Clips of different lengths are embedded in separate model batches (one per length).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from curation.embed import Embedder, EmbedderConfig, build_embedder, embedder_name
-from curation.record import ClipRecord, Failure
+from curation.record import ClipRecord, Failure, same_length_groups
 from curation.stage import Resources, Stage
 
 
@@ -43,26 +46,35 @@ class EmbedStage(Stage):
 
     def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
         embedder = self.embedder
-        n, steps = len(batch), batch[0].frames.shape[0]
-        audio = np.stack([r.audio for r in batch])
+        for group in same_length_groups(batch):  # clips of one length stack into one model batch
+            self.embed_media(embedder, group)
+        captioned = [r for r in batch if r.columns.get("caption")]
+        if captioned:
+            for record, text in zip(captioned, embedder.embed_text([r.columns["caption"] for r in captioned])):
+                record.embeddings["text"] = text
+        return batch
+
+    def embed_media(self, embedder: Embedder, group: list[ClipRecord]) -> None:
+        """Audio (whole clip and per second) and frames of clips of equal length; T seconds = T frames.
+        With ``layers``, the hooked trunk blocks of the same forward passes too."""
+        n, steps = len(group), group[0].frames.shape[0]
+        audio = np.stack([r.audio for r in group])
         with self._trunk_layers(embedder, "audio") as audio_layers:
             audio_clip = embedder.embed_audio(audio)
         audio_sec = embedder.embed_audio_per_second(audio, self.window_s, self.hop_s)
         with self._trunk_layers(embedder, "visual") as visual_layers:
-            frames = embedder.embed_frames(np.concatenate([r.frames for r in batch])).reshape(n, steps, -1)
+            frames = embedder.embed_frames(np.concatenate([r.frames for r in group])).reshape(n, steps, -1)
+        if audio_sec.shape[1] != steps:
+            raise ValueError(f"{audio_sec.shape[1]} audio seconds but {steps} frames for clips of "
+                             f"{len(group[0].audio)} samples: decode fps and per-second hop disagree")
         visual = unit(frames.mean(axis=1))
-        captioned = [i for i, r in enumerate(batch) if r.columns.get("caption")]
-        text = embedder.embed_text([batch[i].columns["caption"] for i in captioned]) if captioned else None
-        for i, record in enumerate(batch):
+        for i, record in enumerate(group):
             record.embeddings = {"audio": audio_clip[i], "audio_sec": audio_sec[i], "visual": visual[i],
                                  "visual_sec": frames[i]}
         if self.layers:
             layers = {**audio_layers.per_clip(n), **visual_layers.per_clip(n)}
-            for i, record in enumerate(batch):
+            for i, record in enumerate(group):
                 record.embeddings["layers"] = {name: values[i] for name, values in layers.items()}
-        for row, i in enumerate(captioned):
-            batch[i].embeddings["text"] = text[row]
-        return batch
 
     def output_settings(self) -> dict:
         settings = super().output_settings()

@@ -2,7 +2,8 @@
 
 Inside a run, the embed stage writes ``features.parquet`` from its own forward passes (``selection.layers``).
 This command is for the rest: a folder of clips (each file's first 10 s is one clip, id = its path in the
-folder), or a curation run made without layers (its clips are decoded again from the fetched media).
+folder), or a curation run made without layers (its clips, of any length, are decoded again from the
+fetched media).
 Output: ``OUT/part-00000.parquet``... of ``--shard-size`` clips each, float16, written atomically; a rerun
 skips finished shards. Clips that fail to decode go to ``OUT/_errors-<shard>.parquet`` with their reason.
 """
@@ -32,6 +33,7 @@ class ClipSource:
     clip_id: str
     path: str
     start: float  # seconds from the start of the file
+    end: float
 
 
 def clips_in(source: Path) -> list[ClipSource]:
@@ -41,7 +43,7 @@ def clips_in(source: Path) -> list[ClipSource]:
     if not source.is_dir():
         raise NotADirectoryError(f"{source} is not a folder: give a curation run folder or a folder of clips")
     if (source / "records.parquet").is_file() and (source / "tasks").is_dir():
-        records = pq.read_table(source / "records.parquet", columns=[CLIP_ID, "start_time"]).to_pylist()
+        records = pq.read_table(source / "records.parquet", columns=[CLIP_ID, "start_time", "end_time"]).to_pylist()
         refs = {}
         for path in sorted((source / "tasks").glob("*/media_refs.parquet")):
             for row in pq.read_table(path).to_pylist():
@@ -50,12 +52,13 @@ def clips_in(source: Path) -> list[ClipSource]:
         for r in records:
             ref = refs.get(r[CLIP_ID])
             if ref and ref["media_path"]:
-                clips.append(ClipSource(r[CLIP_ID], ref["media_path"], r["start_time"] - (ref["media_offset"] or 0.0)))
+                offset = ref["media_offset"] or 0.0
+                clips.append(ClipSource(r[CLIP_ID], ref["media_path"], r["start_time"] - offset, r["end_time"] - offset))
         return clips
     files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
     if not files:
         raise FileNotFoundError(f"no video files ({', '.join(VIDEO_EXTENSIONS)}) and no curation run in {source}")
-    return [ClipSource(p.relative_to(source).with_suffix("").as_posix(), str(p), 0.0) for p in files]
+    return [ClipSource(p.relative_to(source).with_suffix("").as_posix(), str(p), 0.0, 10.0) for p in files]
 
 
 def build_extractors(name: str, variant: str, checkpoint: str | None) -> list:
@@ -81,12 +84,24 @@ def decoded(clips: Sequence[ClipSource], errors: list[dict]) -> Iterator[tuple[C
 
     for clip in clips:
         try:
-            d = decode_clip(clip.path, clip.start, clip.start + 10.0)
+            d = decode_clip(clip.path, clip.start, clip.end)
         except (ClipError, OSError) as exc:
             reason = getattr(exc, "reason", "missing_file")
             errors.append({CLIP_ID: clip.clip_id, "path": clip.path, "reason": reason, "detail": str(exc)})
             continue
         yield clip, d.frames, d.audio
+
+
+def same_length_chunks(items: list, size: int) -> Iterator[list]:
+    """Consecutive runs of at most ``size`` clips with equal frame and audio shapes (they stack into one batch)."""
+    chunk: list = []
+    for item in items:
+        if chunk and (len(chunk) == size or item[1].shape != chunk[0][1].shape or item[2].shape != chunk[0][2].shape):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
 
 
 def write_features(clips: Sequence[ClipSource], extractors: list, out: Path, shard_size: int,
@@ -105,9 +120,7 @@ def write_features(clips: Sequence[ClipSource], extractors: list, out: Path, sha
             skipped += 1
             continue
         ids, parts, errors = [], [], []
-        batch = list(decoded(shard, errors))
-        for start in range(0, len(batch), batch_size):
-            chunk = batch[start : start + batch_size]
+        for chunk in same_length_chunks(list(decoded(shard, errors)), batch_size):
             visual, audio = np.stack([c[1] for c in chunk]), np.stack([c[2] for c in chunk])
             parts.append(extract_features(extractors, visual=visual, audio=audio))
             ids += [c[0].clip_id for c in chunk]

@@ -91,7 +91,8 @@ class SelectionSettings:
     """ACAV100M subset selection over the clips that passed the filters (clustering-based MI, batch greedy).
 
     Features: `layers` ImageBind trunk blocks per modality, hooked in the embed stage's own forward passes
-    and written to `features.parquet` (float16); `layers: 0` clusters the final embeddings only.
+    and written to `features.parquet` (float16) whether or not selection is enabled (so enabling it later
+    redoes no task; `layers` itself is an embed setting); `layers: 0` clusters the final embeddings only.
     """
 
     enabled: bool = False

@@ -262,8 +262,9 @@ def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, result
 
 
 def _selection_layers(config: PipelineConfig) -> int:
-    """Trunk blocks per modality the embed stage keeps for selection (0 when selection is off)."""
-    return config.selection.layers if config.selection.enabled else 0
+    """Trunk blocks per modality the embed stage keeps for selection: captured whether or not selection is
+    enabled, so turning selection on for a finished run is a global step that recomputes no task."""
+    return config.selection.layers if config.embed.backend == "imagebind" else 0
 
 
 def _sum_counts(stages: list[Stage], results: list[TaskResult]) -> dict[str, StageCounts]:

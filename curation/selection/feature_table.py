@@ -141,13 +141,14 @@ class FeatureTable:
 
     def __init__(self, source: str | Path | pa.Table, batch_rows: int = 65536, clip_ids: Sequence[str] | None = None) -> None:
         """``clip_ids``: read only those clips (e.g. the ones that passed the filters), still streaming."""
+        self.name = "the given table" if isinstance(source, pa.Table) else str(source)
         self.dataset = ds.dataset(source) if isinstance(source, pa.Table) else ds.dataset(str(source), format="parquet")
         if clip_ids is not None:
             self.dataset = self.dataset.filter(pc.field(CLIP_ID).isin(pa.array(list(clip_ids), pa.string())))
         self.batch_rows = batch_rows
         self.schema = self.dataset.schema
         if CLIP_ID not in self.schema.names:
-            raise ValueError(f"no {CLIP_ID!r} column in {self.schema.names}")
+            raise ValueError(f"no {CLIP_ID!r} column in {self.name} (columns: {self.schema.names})")
 
     def __len__(self) -> int:
         return self.dataset.count_rows()

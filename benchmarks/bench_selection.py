@@ -197,8 +197,9 @@ def bench_preset(sizes: list[int], k: int, seed: int) -> None:
           "pick (this process; the machine is shared) timed on the first picks and multiplied by M")
     for n in sizes:
         labels = planted_labels(n, k, len(MODALITIES), seed)
-        for name, b, s, picks in (("defaults", 100, 25, 20_000), ("acav100m-large", preset["batch_size"],
-                                                                    preset["selection_size"], 2_000)):
+        d = SelectionConfig(target_size=0)
+        for name, b, s, picks in (("defaults", d.batch_size, d.selection_size, 20_000),
+                                  ("acav100m-large", preset["batch_size"], preset["selection_size"], 2_000)):
             per_pick = timed_picks(labels, pairs, n // 10, b, s, picks, seed)
             print(f"    N={n:>10,} {name:<15} b={b:>6} s={s:>4}: {per_pick * 1e3:7.3f} ms/pick -> "
                   f"{per_pick * n / 10:8.0f} s for M={n // 10:,}")

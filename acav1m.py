@@ -93,6 +93,8 @@ COMMANDS = {
     "demo": "curation.commands:add_demo",
     "select": "curation.commands:add_select",
     "features": "curation.selection.features_cli:add_features",
+    "download": "curation.download.commands:add_download",
+    "availability": "curation.download.commands:add_availability",
     "env": "curation.env:add_env",
     "review": "curation.review.commands:add_review",
 }

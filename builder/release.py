@@ -55,6 +55,20 @@ class RunSummary:
 
 
 @dataclass
+class AvailabilityFigures:
+    """How much of `default` could still be fetched when the release was checked (`build --availability`)."""
+
+    checked_on: str  # ISO date of the latest check
+    clips: int  # rows of `default` (before flagging or dropping)
+    checked: int
+    available: int
+    unavailable: int  # gone for everyone: private, removed, unavailable, shorter than the clip
+    by_status: dict[str, int] = field(default_factory=dict)
+    action: str = "flag"  # what the build did with unavailable rows: flag | drop
+    affected: int = 0  # input rows flagged or dropped
+
+
+@dataclass
 class ReleaseInfo:
     """Identity and licence chain of a published dataset."""
 
@@ -65,7 +79,7 @@ class ReleaseInfo:
     media_license: str = (
         "Media are not redistributed unless the `media` config is present. Source videos keep their own "
         "licences (YouTube Terms of Service / the uploader's licence for YouTube ids; the `license` column "
-        "for local or URL sources). The annotations (captions, scores, categories) are released under CC BY 4.0."
+        "for local or URL sources)."
     )
     sources: str = (
         "Clip candidates from ACAV-100M clip lists (YouTube video id, start, end) and any user-supplied "
@@ -76,3 +90,4 @@ class ReleaseInfo:
     date_published: str = ""  # ISO date; an input, not the clock, so builds stay byte-identical
     test_fraction: float = 0.1
     run: RunSummary = field(default_factory=RunSummary)
+    availability: AvailabilityFigures | None = None

@@ -16,7 +16,12 @@ Why it is built this way (video2dataset's users report bot checks, HTTP 429 and 
   final path is checked to lie inside ``cache_dir``.
 
 Cache layout: ``cache_dir/sections/{clip_id}_{end ms}.{ext}`` holds just the clip (needs ffmpeg);
-``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video.
+``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video;
+``cache_dir/info/{video_id}.json`` holds a video's metadata (``fetch_info``: no media is downloaded),
+trimmed to ``INFO_KEYS`` so no signed media URL is ever stored.
+
+``probe_remote`` and ``fetch_info`` ask the same workers for metadata only (is the video there, how long is
+it; the metadata filters' fields), for availability checks and filters that download no media.
 
 Failures raise ``ClipError`` with reason ``invalid_video_id``, ``unsafe_path``, ``missing_file``,
 ``http_404``, ``blocked``, ``rate_limited`` (429 after all retries), ``http_5xx``, ``http_error``,
@@ -39,11 +44,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yt_dlp
 from yt_dlp.extractor import gen_extractor_classes
@@ -56,6 +62,7 @@ from curation.errors import ClipError
 from curation.sources import SAFE_ID_RE, Candidate, is_youtube_id, youtube_url
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # yt-dlp options a caller may add. Everything that decides where files go, what is retried or what is
 # logged stays under this module's control.
@@ -81,6 +88,10 @@ _DETAIL_MAX = 500
 _KILL_GRACE_S = 5.0
 _WORKER_START_TIMEOUT_S = 120.0
 _MAX_JOBS_PER_WORKER = 200
+# The info-dict fields a metadata-only job returns: what availability checks, the metadata filters and the
+# published source_* columns use.
+INFO_KEYS = ("id", "title", "description", "duration", "categories", "tags", "language", "license", "upload_date",
+             "timestamp", "channel_id", "availability", "live_status", "is_live", "was_live", "extractor_key")
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,72 @@ def fetch(candidate: Candidate, config: FetchConfig) -> FetchedMedia:
         folder, stem, section = "sections", section_stem, (candidate.start_time, candidate.end_time)
     else:
         folder, stem, section = "videos", candidate.video_id, None
-    job = _Job(
+    job = _job(url, config, cache, ffmpeg, section)
+
+    def commit(result: str, tmp_dir: Path) -> Path:
+        return _commit(Path(result), tmp_dir, cache, cache / folder, stem)
+
+    path, attempts = _with_retries(candidate.clip_id, job, cache, stem, config, commit)
+    if section is None:
+        return FetchedMedia(path, 0.0, None, False, "whole", attempts)
+    return FetchedMedia(path, section[0], section[1], False, "section", attempts)
+
+
+@dataclass(frozen=True)
+class RemoteInfo:
+    """What yt-dlp reports about a video without downloading it; ``duration`` is None when unknown."""
+
+    duration: float | None
+    attempts: int
+
+
+def probe_remote(candidate: Candidate, config: FetchConfig) -> RemoteInfo:
+    """Metadata only (yt-dlp ``extract_info`` without download): is the video there, and how long is it?
+
+    Same worker processes, deadline, retries and failure reasons as ``fetch``; no media is written.
+    """
+    url = _validated_url(candidate)
+    cache = config.cache_dir.resolve()
+    job = _job(url, config, cache, find_ffmpeg(config.ffmpeg_location), None, metadata_only=True)
+    result, attempts = _with_retries(candidate.clip_id, job, cache, candidate.clip_id, config, lambda r, _: r)
+    duration = json.loads(result).get("duration")
+    return RemoteInfo(float(duration) if isinstance(duration, (int, float)) else None, attempts)
+
+
+@dataclass(frozen=True)
+class FetchedInfo:
+    """A source video's metadata (yt-dlp's info dict trimmed to ``INFO_KEYS``); ``attempts`` is 0 for cache hits."""
+
+    info: dict[str, Any]
+    from_cache: bool
+    attempts: int
+
+
+def fetch_info(candidate: Candidate, config: FetchConfig) -> FetchedInfo:
+    """The candidate's source-video metadata without downloading media: from the cache, else one yt-dlp call.
+
+    Same worker processes, deadline, retries and back-off as ``fetch``; cached per ``video_id``, so every
+    clip of a video shares one call, across tasks and runs.
+    """
+    url = _validated_url(candidate)
+    cache = config.cache_dir.resolve()
+    path = cache / "info" / f"{candidate.video_id}.json"
+    if path.is_file():
+        return FetchedInfo(json.loads(path.read_text(encoding="utf-8")), True, 0)
+    job = _job(url, config, cache, find_ffmpeg(config.ffmpeg_location), None, metadata_only=True)
+    info, attempts = _with_retries(candidate.video_id, job, cache, candidate.video_id, config, lambda r, _: json.loads(r))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(info, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return FetchedInfo(info, False, attempts)
+
+
+def _job(
+    url: str, config: FetchConfig, cache: Path, ffmpeg: str | None, section: tuple[float, float] | None,
+    metadata_only: bool = False,
+) -> _Job:
+    return _Job(
         url=url,
         format=config.format if ffmpeg else config.format_without_ffmpeg,
         section=section,
@@ -171,11 +247,8 @@ def fetch(candidate: Candidate, config: FetchConfig) -> FetchedMedia:
         cookies_from_browser=config.cookies_from_browser,
         ytdlp_cachedir=str(cache / ".yt-dlp"),
         extra=dict(config.extra_ytdlp_opts),
+        metadata_only=metadata_only,
     )
-    path, attempts = _download_with_retries(candidate.clip_id, job, cache, cache / folder, stem, config)
-    if section is None:
-        return FetchedMedia(path, 0.0, None, False, "whole", attempts)
-    return FetchedMedia(path, section[0], section[1], False, "section", attempts)
 
 
 @functools.lru_cache(maxsize=8)
@@ -221,6 +294,7 @@ class _Job:
     cookies_from_browser: tuple[str, ...] | None = field(repr=False)
     ytdlp_cachedir: str
     extra: dict[str, Any] = field(repr=False)
+    metadata_only: bool = False  # extract_info without download: the result is JSON metadata, not a path
 
 
 @dataclass(frozen=True)
@@ -266,9 +340,11 @@ def _cached(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _download_with_retries(
-    clip: str, job: _Job, cache: Path, folder: Path, stem: str, config: FetchConfig
-) -> tuple[Path, int]:
+def _with_retries(
+    clip: str, job: _Job, cache: Path, stem: str, config: FetchConfig, accept: Callable[[str, Path], _T]
+) -> tuple[_T, int]:
+    """Run ``job`` until it succeeds, fails for good, or the deadline passes; ``accept`` takes the
+    worker's result and its temp folder (removed afterwards) and returns what the caller keeps."""
     rng = random.Random(None if config.jitter_seed is None else f"{config.jitter_seed}:{clip}")
     partial_root = cache / ".partial"
     partial_root.mkdir(parents=True, exist_ok=True)
@@ -282,7 +358,7 @@ def _download_with_retries(
             try:
                 result = worker.run(job, tmp_dir, deadline - time.monotonic())
                 if isinstance(result, str):
-                    return _commit(Path(result), Path(tmp_dir), cache, folder, stem), attempts
+                    return accept(result, Path(tmp_dir)), attempts
             finally:
                 shutil.rmtree(tmp_dir, ignore_errors=True)
             if not result.retryable or attempts > config.retries:
@@ -352,6 +428,7 @@ class _Worker:
         self._jobs = Connection(job_w, readable=False)
         self._results = Connection(result_r, writable=False)
         self.jobs = 0
+        _live_workers.add(self)
         try:
             ready = self._results.poll(_WORKER_START_TIMEOUT_S) and self._results.recv() == "ready"
         except EOFError:
@@ -395,6 +472,16 @@ class _Worker:
 
 
 _idle_workers: list[_Worker] = []
+_live_workers: weakref.WeakSet[_Worker] = weakref.WeakSet()  # idle or busy
+
+
+def stop_workers() -> None:
+    """Kill every download worker of this process, busy ones too: their ``fetch`` calls fail at once.
+
+    For an interrupted run, which would otherwise wait for in-flight downloads up to their deadline.
+    """
+    for worker in list(_live_workers):
+        worker.kill()
 _idle_lock = threading.Lock()
 
 
@@ -418,8 +505,8 @@ def _give_back(worker: _Worker) -> None:
 
 def _forget_workers_after_fork() -> None:
     """A forked process must not share its parent's workers (their pipes) or a lock held at fork time."""
-    global _idle_workers, _idle_lock
-    _idle_workers, _idle_lock = [], threading.Lock()
+    global _idle_workers, _idle_lock, _live_workers
+    _idle_workers, _idle_lock, _live_workers = [], threading.Lock(), weakref.WeakSet()
 
 
 os.register_at_fork(after_in_child=_forget_workers_after_fork)
@@ -449,11 +536,19 @@ def _download(job: _Job, tmp_dir: str) -> str:
     # becomes a whole-file download when ffmpeg is not on PATH.
     FFmpegPostProcessor._ffmpeg_location.set(job.ffmpeg)
     with yt_dlp.YoutubeDL(_ydl_opts(job, tmp_dir)) as ydl:
-        info = ydl.extract_info(job.url, download=True)
+        info = ydl.extract_info(job.url, download=not job.metadata_only)
+    if job.metadata_only:
+        return json.dumps(trim_info(info))
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise RuntimeError("yt-dlp returned no downloaded file")
     return str(downloads[0]["filepath"])
+
+
+def trim_info(info: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``INFO_KEYS`` of an info dict as plain JSON values: no formats, so no signed media URL is kept."""
+    trimmed = {key: info[key] for key in INFO_KEYS if (info or {}).get(key) is not None}
+    return json.loads(json.dumps(trimmed, default=str))
 
 
 def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
@@ -483,6 +578,8 @@ def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
         "cookiesfrombrowser": job.cookies_from_browser,
     }
     opts.setdefault("merge_output_format", "mp4/mkv")
+    if job.metadata_only:  # yt-dlp's sleep_interval only applies before a download
+        opts.setdefault("sleep_interval_requests", job.sleep_interval_s or None)
     if job.section is not None:
         opts["download_ranges"] = download_range_func(None, [job.section])
         opts["force_keyframes_at_cuts"] = job.force_keyframes_at_cuts

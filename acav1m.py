@@ -90,6 +90,7 @@ COMMANDS = {  # in pipeline order, as `acav1m --help` lists them
     "validate": "builder.commands:add_validate",
     "push": "builder.commands:add_push",
     "select": "curation.commands:add_select",
+    "features": "curation.selection.features_cli:add_features",
     "download": "curation.download.commands:add_download",
     "availability": "curation.download.commands:add_availability",
     "review": "curation.review.commands:add_review",

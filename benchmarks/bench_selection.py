@@ -11,6 +11,10 @@
 (iii) streaming mini-batch SGD k-means (k = 256) over N x 512 float16 features: clips/s for one
       fitting pass and one labelling pass.
 
+(iv)  the --preset acav100m-large cost (b = 10,000, s = 500; k-means mini-batch 100k, 100 epochs) next to
+      the defaults' at 1M and 10M clips, both on a planted 20k-clip table, and multi-layer vs single-layer
+      selection on planted tables whose class signal sits in early layers only.
+
     .venv/bin/python benchmarks/bench_selection.py [--n 10000000] [--naive-n 100000] [--kmeans-n 1000000]
 
 Nothing here asserts on time; figures are printed.
@@ -171,6 +175,77 @@ def bench_kmeans(n: int, dim: int, k: int, batch: int, seed: int) -> None:
     print(f"    centres used {used}/{k}; re-initialised {kmeans.n_reinitialised}; peak RSS {peak_rss_mib():.0f} MiB")
 
 
+def timed_picks(labels: np.ndarray, pairs: list, target: int, b: int, s: int, picks: int, seed: int) -> float:
+    """Seconds per pick of batch greedy over the first ``picks`` picks (a pick's cost does not grow with the
+    subset: it scores b candidates against fixed-size tables), so target * this = the whole selection."""
+    start = time.process_time()
+    batch_greedy(labels, min(picks, target), pairs, batch_size=b, selection_size=s, seed=seed)
+    return (time.process_time() - start) / min(picks, target)
+
+
+def bench_preset(sizes: list[int], k: int, seed: int) -> None:
+    """(iv) the acav100m-large preset's cost next to the defaults', and both on a planted table."""
+    from dataclasses import replace
+
+    from curation.selection.feature_table import FeatureTable
+    from curation.selection.planted import PlantedSpec, planted_table
+    from curation.selection.stage import PRESETS, SelectionConfig, auto_epochs, cluster_labels, run_selection
+
+    preset = PRESETS["acav100m-large"]
+    pairs = clustering_pairs(MODALITIES, "bipartite")
+    print(f"(iv) batch greedy, 10 clusterings of k={k}, bipartite ({len(pairs)} pairs), M = N/10; CPU seconds per "
+          "pick (this process; the machine is shared) timed on the first picks and multiplied by M")
+    for n in sizes:
+        labels = planted_labels(n, k, len(MODALITIES), seed)
+        d = SelectionConfig(target_size=0)
+        for name, b, s, picks in (("defaults", d.batch_size, d.selection_size, 20_000),
+                                  ("acav100m-large", preset["batch_size"], preset["selection_size"], 2_000)):
+            per_pick = timed_picks(labels, pairs, n // 10, b, s, picks, seed)
+            print(f"    N={n:>10,} {name:<15} b={b:>6} s={s:>4}: {per_pick * 1e3:7.3f} ms/pick -> "
+                  f"{per_pick * n / 10:8.0f} s for M={n // 10:,}")
+        del labels
+    dim, rows = 512, 200_000
+    x = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float16)
+    for name, batch in (("defaults", 4096), ("acav100m-large", preset["kmeans_batch_size"])):
+        cost = []
+        for epochs in (1, 2):  # the difference is one epoch; the rest is the k-means++ seeding
+            kmeans = SGDKMeans(KMeansConfig(n_clusters=k, batch_size=batch, epochs=epochs, seed=seed))
+            start = time.process_time()
+            kmeans.fit([x])
+            cost.append(time.process_time() - start)
+        per_row, seeding = (cost[1] - cost[0]) / rows, max(cost[0] - (cost[1] - cost[0]), 0.0)
+        for n in sizes:
+            epochs = preset["kmeans_epochs"] if name != "defaults" else auto_epochs(n)
+            print(f"    k-means {name:<15} mini-batch {batch:>6}, {dim}-d: {1 / per_row:,.0f} rows/s per epoch, "
+                  f"seeding {seeding:.1f} s -> N={n:,} x {epochs} epochs x 10 layers = "
+                  f"{(per_row * n * epochs + seeding) * 10:,.0f} CPU s")
+    n = 20_000
+    table = planted_table(PlantedSpec(n, 32, seed=seed))
+    features = FeatureTable(table.to_arrow())
+    for name, config in (("defaults", SelectionConfig(target_size=n // 2)),
+                         ("acav100m-large", SelectionConfig(target_size=n // 2, **preset))):
+        start = time.perf_counter()
+        order = run_selection(cluster_labels(features, config), config).order
+        print(f"    planted {n:,} clips, 32 classes, keep half: {name:<15} precision {100 * table.positive[order].mean():.1f} "
+              f"% in {time.perf_counter() - start:.0f} s")
+    # single-layer vs multi-layer: only an early audio and an early visual layer carry the class
+    from curation.selection.planted import Layer
+
+    audio = (Layer(0.0, 1.5, 1.0), Layer(3.0, 0.5, 1.0), Layer(0.3, 1.0, 1.0))
+    visual = (Layer(3.0, 0.5, 1.0), Layer(0.0, 1.5, 1.0), Layer(0.3, 1.0, 1.0))
+    results = {"multi-layer (6 clusterings)": [], "single-layer (last layer)": []}
+    for s in range(3):
+        table = planted_table(PlantedSpec(n, 32, audio_layers=audio, visual_layers=visual, seed=100 + s))
+        arrow = table.to_arrow()
+        config = SelectionConfig(target_size=n // 2, seed=s)
+        for name, columns in zip(results, (arrow.column_names, ["clip_id", "audio_planted_l2", "visual_planted_l2"])):
+            labels = cluster_labels(FeatureTable(arrow.select(columns)), config)
+            results[name].append(100 * table.positive[run_selection(labels, replace(config)).order].mean())
+    for name, values in results.items():
+        print(f"    planted {n:,} clips, class signal in early layers only: {name:<28} precision "
+              + " ".join(f"{v:.1f}" for v in values) + f" (mean {np.mean(values):.1f}, 3 seeds)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=10_000_000, help="clips for (i)")
@@ -179,7 +254,8 @@ def main() -> None:
     p.add_argument("--kmeans-n", type=int, default=1_000_000, help="feature rows for (iii)")
     p.add_argument("--k", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--skip", nargs="*", default=[], choices=["large", "naive", "kmeans"])
+    p.add_argument("--preset-sizes", type=int, nargs="+", default=[1_000_000, 10_000_000], help="N for (iv)")
+    p.add_argument("--skip", nargs="*", default=[], choices=["large", "naive", "kmeans", "preset"])
     args = p.parse_args()
     if "large" not in args.skip:
         bench_large(args.n, args.k, args.seed)  # first: peak RSS is per process, so nothing else may precede it
@@ -187,6 +263,8 @@ def main() -> None:
         bench_naive(args.naive_n, args.k, args.naive_steps, args.seed)
     if "kmeans" not in args.skip:
         bench_kmeans(args.kmeans_n, 512, args.k, 4096, args.seed)
+    if "preset" not in args.skip:
+        bench_preset(args.preset_sizes, args.k, args.seed)
 
 
 if __name__ == "__main__":

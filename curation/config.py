@@ -91,17 +91,19 @@ class VoiceoverSettings:
 class SelectionSettings:
     """ACAV100M subset selection over the clips that passed the filters (clustering-based MI, batch greedy).
 
-    Features are the run's audio and visual embeddings (one layer each); for multi-layer features use
-    `acav1m select` on a feature table.
+    Features: `layers` ImageBind trunk blocks per modality, hooked in the embed stage's own forward passes
+    and written to `features.parquet` (float16) whether or not selection is enabled (so enabling it later
+    redoes no task; `layers` itself is an embed setting); `layers: 0` clusters the final embeddings only.
     """
 
     enabled: bool = False
     size: int = 0  # M: how many clips to keep
-    clusters: int = 256
-    batch_size: int = 100
-    selection_size: int = 25
-    pairing: str = "combination"
+    clusters: int | None = None  # k per clustering; null = chosen from `size` (as `acav1m select` does)
+    batch_size: int = 1000
+    selection_size: int = 50
+    pairing: str = "bipartite"
     seed: int = 0
+    layers: int = 5  # trunk blocks per modality (5 + 5 = 10 clusterings, as the paper)
 
 
 @dataclass

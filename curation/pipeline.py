@@ -3,6 +3,7 @@
 Outputs in `config.output`:
 - `records.parquet`   every scored candidate with flags (the `candidates` config; `acav1m build` input)
 - `embeddings.parquet` float16 vectors per clip (the `embeddings` config)
+- `features.parquet`  per-layer ImageBind trunk features (float16) for ACAV100M selection (when enabled)
 - `media.parquet`     FLAC audio + mp4 of kept clips with a redistributable licence (when enabled)
 - `errors.parquet`    every rejected input row or clip: clip id, stage, reason, detail
 - `probes.parquet`    with `metadata.enabled`: each source video's probed metadata or probe failure
@@ -69,7 +70,7 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
         from curation.stages.caption import CaptionStage
 
         stages.append(CaptionStage(config.caption.settings))
-    stages += [EmbedStage(config.embed), ScoreStage()]
+    stages += [EmbedStage(config.embed, layers=_selection_layers(config)), ScoreStage()]
     if config.filter.realign:
         from curation.stages.realign import RealignStage
 
@@ -91,10 +92,18 @@ def fetch_config(config: PipelineConfig) -> FetchConfig:
 
 
 class ScoredWriter(TaskWriter):
-    """Per task: the schema columns of every finished clip, and its float32 vectors for global steps."""
+    """Per task: the schema columns of every finished clip, and its float32 vectors for global steps
+    (with `layers`, also its per-layer selection features)."""
+
+    def __init__(self, layers: bool = False) -> None:
+        self.layers = layers
 
     def schemas(self) -> dict[str, pa.Schema]:
-        return {"scored": CONFIGS["default"].arrow_schema, "vectors": VECTOR_SCHEMA, "media_refs": MEDIA_REF_SCHEMA}
+        from curation.selection.feature_table import LAYERS_SCHEMA
+
+        layers = {"layers": LAYERS_SCHEMA} if self.layers else {}
+        return {"scored": CONFIGS["default"].arrow_schema, "vectors": VECTOR_SCHEMA, "media_refs": MEDIA_REF_SCHEMA,
+                **layers}
 
     def rows(self, record: ClipRecord) -> dict[str, dict]:
         c = record.candidate
@@ -110,7 +119,12 @@ class ScoredWriter(TaskWriter):
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
         vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})
         media = {"clip_id": c.clip_id, "media_path": record.media_path, "media_offset": record.media_offset}
-        return {"scored": row, "vectors": vectors, "media_refs": media}
+        tables = {"scored": row, "vectors": vectors, "media_refs": media}
+        if self.layers:
+            from curation.selection.feature_table import layer_row
+
+            tables["layers"] = layer_row(c.clip_id, e.get("layers"))
+        return tables
 
 
 @dataclass
@@ -179,8 +193,13 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
     output = output_dir.claim(config.output, "curate", overwrite, legacy=("config.yaml", "tasks"))
     _write_atomic(output / "config.yaml", config_to_yaml(config))
     screening = _screen_metadata(config, candidates, output, progress)
-    results = run_tasks(stages, screening.kept if screening else candidates, output, ScoredWriter(), config.executor,
-                        progress)
+    layers = _selection_layers(config) > 0
+    results = run_tasks(stages, screening.kept if screening else candidates, output, ScoredWriter(layers),
+                        config.executor, progress)
+    if layers:  # features.parquet: the per-layer feature table `acav1m select RUN` and selection read
+        from curation.selection.feature_table import write_layer_table
+
+        write_layer_table(output / "features.parquet", (read_task_tables(output, [r], "layers") for r in results))
     counts = _sum_counts(stages, results)
     reasons = sum((r.reasons for r in results), Counter())
     reasons.update(f"read:{row.reason}" for row in invalid)
@@ -241,23 +260,40 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
 
 def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, results: list[TaskResult]) -> None:
     """Keep the `selection.size` kept clips with the most audio-visual mutual information (ACAV100M)."""
-    from curation.selection.stage import SelectionConfig, select_records
+    from curation.selection.feature_table import FeatureTable
+    from curation.selection.stage import SelectionConfig, select_features
 
     s = config.selection
     table = outcome.table
     kept = table.column("kept").to_numpy(zero_copy_only=False)
-    vectors = read_task_tables(output, results, "vectors", ["clip_id", "audio", "visual"]).filter(pa.array(kept))
-    features = pa.table({"clip_id": vectors.column("clip_id"), "audio_imagebind": vectors.column("audio"),
-                         "visual_imagebind": vectors.column("visual")})
-    size = min(s.size, features.num_rows)
-    chosen = set(select_records(features, SelectionConfig(
-        target_size=size, n_clusters=min(s.clusters, max(size, 1)), batch_size=s.batch_size,
-        selection_size=s.selection_size, pairing=s.pairing, seed=s.seed)).column("clip_id").to_pylist()) if size else set()
+    layer_table = output / "features.parquet"
+    if s.layers and layer_table.exists():  # every captured trunk block of both modalities
+        kept_ids = table.column("clip_id").filter(pa.array(kept)).to_pylist()
+        features = FeatureTable(layer_table, clip_ids=kept_ids)
+    else:  # the final embeddings: one audio and one visual clustering
+        vectors = read_task_tables(output, results, "vectors", ["clip_id", "audio", "visual"]).filter(pa.array(kept))
+        features = FeatureTable(pa.table({"clip_id": vectors.column("clip_id"), "audio_imagebind": vectors.column("audio"),
+                                          "visual_imagebind": vectors.column("visual")}))
+    size = min(s.size, len(features))
+    chosen: set[str] = set()
+    if size:
+        result, used = select_features(features, SelectionConfig(
+            target_size=size, n_clusters=s.clusters, batch_size=s.batch_size,
+            selection_size=s.selection_size, pairing=s.pairing, seed=s.seed))
+        chosen = set(result.clip_ids.tolist())
+        outcome.report["selection"] = used
+        log.info("selection: %s", used)
     selected = np.asarray([c in chosen for c in table.column("clip_id").to_pylist()])
     reasons = [",".join(filter(None, [r, "selection"])) if k and not sel else r
                for r, k, sel in zip(table.column("reject_reason").to_pylist(), kept, selected)]
     outcome.retention.append(RetentionRow("MI subset selection", int(kept.sum()), int((kept & selected).sum())))
     outcome.table = with_columns(table, {"kept": pa.array(kept & selected), "reject_reason": pa.array(reasons, pa.string())})
+
+
+def _selection_layers(config: PipelineConfig) -> int:
+    """Trunk blocks per modality the embed stage keeps for selection: captured whether or not selection is
+    enabled, so turning selection on for a finished run is a global step that recomputes no task."""
+    return config.selection.layers if config.embed.backend == "imagebind" else 0
 
 
 def _sum_counts(stages: list[Stage], results: list[TaskResult]) -> dict[str, StageCounts]:

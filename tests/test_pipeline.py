@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -188,4 +189,15 @@ def test_mi_selection_keeps_the_requested_number_of_clips(tmp_path):
     rows = pq.read_table(result.output / "records.parquet").to_pylist()
     assert sum(r["kept"] for r in rows) == 5
     assert sum(r["reject_reason"] == "selection" for r in rows) == 7
+    # selection clustered every hooked trunk block (tiny ImageBind: 2 per trunk), from features.parquet
+    features = pq.read_table(result.output / "features.parquet")
+    layer_columns = [f"{m}_imagebind_block{i:02d}" for m in ("audio", "visual") for i in (0, 1)]
+    assert features.column_names == ["clip_id", *layer_columns] and features.num_rows == 12
+    assert features.schema.field("audio_imagebind_block01").type.value_type == pa.float16()
+    used = json.loads((result.output / "run.json").read_text())["extra"]["selection"]
+    assert (used["clusterings"], used["pairs"], used["pairing"]) == (4, 4, "bipartite")
+    from curation.selection.cli import main as select_main
+
+    assert select_main([str(result.output), "--size", "5", "--out", str(tmp_path / "sel.parquet")]) == 0
+    assert pq.read_table(tmp_path / "sel.parquet").num_rows == 5
     assert result.summary.retention[-1].stage == "MI subset selection"

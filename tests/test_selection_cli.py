@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.selection.cli import main
+from curation.selection.cli import build_parser, main
 from curation.selection.feature_table import FeatureTable, write_feature_table
 from curation.selection.stage import SelectionConfig, select_records
 
@@ -89,12 +89,34 @@ def test_cli_writes_selected_ids_and_labels(tmp_path: Path, capsys: pytest.Captu
     )
     assert pq.read_table(again).equals(selected)
 
+    # the diversity check: per clustering, the selected clips' cluster histogram vs a random subset's
+    diversity = pq.read_table(tmp_path / "selected.diversity.parquet").to_pandas()
+    label_rows = labels.to_pandas().set_index("clip_id").loc[chosen]
+    for name in features:
+        rows = diversity[diversity.clustering == name]
+        assert rows.cluster.tolist() == list(range(8))
+        expected = np.bincount(label_rows[f"cluster_{name}"].to_numpy(), minlength=8)
+        np.testing.assert_array_equal(rows.selected.to_numpy(), expected)
+        assert rows.random.sum() == 100
 
-def test_cli_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_cli_reports_bad_input_naming_both_table_forms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import acav1m
+
     source = tmp_path / "nothing.parquet"
     pq.write_table(pa.table({"clip_id": ["a", "b"], "other": [1.0, 2.0]}), source)
-    assert main([str(source), "--size", "1", "--out", str(tmp_path / "o.parquet")]) == 2
-    assert "no feature or label columns" in capsys.readouterr().err
+    assert acav1m.main(["select", str(source), "--size", "1", "--out", str(tmp_path / "o.parquet")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("acav1m select: error: no feature or label columns") and "\n" not in err
+    assert "audio_*/visual_* (lists of floats" in err and "cluster_audio_*/cluster_visual_* (integers" in err
+    # integer audio_/visual_ columns: the message says to add the cluster_ prefix
+    ints = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"clip_id": ["a", "b"], "audio_l0": [1, 2], "visual_l0": [0, 1]}), ints)
+    assert acav1m.main(["select", str(ints), "--size", "1", "--out", str(tmp_path / "o.parquet")]) == 2
+    assert "name them cluster_<name> (e.g. cluster_audio_l0)" in capsys.readouterr().err
+    assert not (tmp_path / "o.parquet").exists()
+    help_text = " ".join(build_parser().format_help().split())
+    assert "audio_*/visual_*" in help_text and "cluster_audio_*/cluster_visual_*" in help_text
 
 
 def test_select_records_returns_the_subset_rows(tmp_path: Path) -> None:
@@ -105,7 +127,8 @@ def test_select_records_returns_the_subset_rows(tmp_path: Path) -> None:
     records = records.append_column("audio_sample_rate", pa.array([16000] * 300))
     records = records.append_column("visual_tags", pa.array([["a", "b"]] * 300))
     config = SelectionConfig(target_size=90, n_clusters=8, batch_size=100, selection_size=25, kmeans_epochs=5)
-    subset = select_records(records, config)
+    subset, used = select_records(records, config)
+    assert used["clusterings"] == 4 and used["pairs"] == 4 and used["clusters"] == 8
     assert subset.num_rows == 90
     assert subset.column("rank").to_pylist() == list(range(90))
     assert subset.schema.names == [*records.schema.names, "rank"]
@@ -127,5 +150,30 @@ def test_select_records_on_an_empty_table(tmp_path: Path) -> None:
     ids, features, _ = correspondence_features(10, seed=3)
     write_feature_table(tmp_path / "f.parquet", ids, features)
     empty = pq.read_table(tmp_path / "f.parquet").slice(0, 0)
-    subset = select_records(empty, SelectionConfig(target_size=5))
+    subset, _ = select_records(empty, SelectionConfig(target_size=5))
     assert subset.num_rows == 0 and subset.schema.names[-1] == "rank"
+
+
+def test_features_command_writes_resumable_shards_that_select_reads(tmp_path: Path, capsys) -> None:
+    import acav1m
+    from curation.media.synthetic import make_clip
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for i, variant in enumerate(("sync", "audio_late", "silent")):
+        make_clip(clips / f"{variant}.mp4", variant, seed=i, width=96, height=64)
+    (clips / "broken.mp4").write_bytes(b"not a video")
+    out = tmp_path / "features"
+    argv = ["features", str(clips), "--out", str(out), "--variant", "tiny", "--shard-size", "2"]
+    assert acav1m.main(argv) == 0
+    assert "4 clips: 2 shards written, 0 already there" in capsys.readouterr().out
+    shards = sorted(p.name for p in out.glob("part-*.parquet"))
+    assert shards == ["part-00000.parquet", "part-00001.parquet"]
+    errors = pq.read_table(out / "_errors-00000.parquet").to_pylist()  # broken.mp4 sorts first
+    assert [e["clip_id"] for e in errors] == ["broken"] and errors[0]["reason"]
+    table = pq.read_table(out)  # the folder reads as one table (the _errors files are skipped)
+    assert sorted(table.column("clip_id").to_pylist()) == ["audio_late", "silent", "sync"]
+    assert table.schema.field("audio_imagebind_block00").type.value_type == pa.float16()
+    assert acav1m.main(argv) == 0 and "0 shards written, 2 already there" in capsys.readouterr().out
+    assert acav1m.main(["select", str(out), "--size", "2", "--out", str(tmp_path / "s.parquet")]) == 0
+    assert "clusterings: 4 (2 audio, 2 visual)" in capsys.readouterr().out

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import importlib
 import os
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import torch
 
@@ -102,3 +104,51 @@ def test_mel_power_puts_a_tone_in_its_band() -> None:
     assert spec.shape == (101, 40)
     edges = np.linspace(0, hz_to_mel(8000.0), 42)
     assert edges[spec.mean(axis=0).argmax()] < hz_to_mel(1000.0) < edges[spec.mean(axis=0).argmax() + 2]
+
+
+def test_embed_stage_hooks_ten_layers_that_flow_into_selection(tmp_path) -> None:
+    """The pipeline's path: trunk blocks of a genuine ImageBind (tiny widths, 5 blocks per trunk) hooked during
+    the embed stage's own forward passes on decoded demo-corpus clips -> layer rows -> wide feature table ->
+    selection with 10 clusterings. The hooked features equal the stand-alone extractor's on the same clips."""
+    build = _imagebind_builder()
+    from curation.embed import EmbedderConfig
+    from curation.embed.imagebind import TINY_CONFIG, ImageBindEmbedder, import_imagebind_module
+    from curation.media.decode import decode_clip
+    from curation.media.synthetic import make_clip
+    from curation.record import ClipRecord
+    from curation.selection.feature_table import LAYERS_SCHEMA, FeatureTable, layer_row, wide_layers
+    from curation.selection.imagebind_features import ImageBindTrunkFeatures
+    from curation.selection.stage import SelectionConfig, select_features
+    from curation.sources import Candidate
+    from curation.stages.embed import EmbedStage
+
+    assert build  # imagebind importable
+    records = []
+    for i, variant in enumerate(("sync", "audio_late", "silent")):
+        spec = make_clip(tmp_path / f"{variant}{i}.mp4", variant, seed=i, width=96, height=64)
+        clip = decode_clip(spec.path, 0.0, 10.0)
+        record = ClipRecord(Candidate(f"clip{i}_000000000", f"clip{i}", Path(spec.path).as_uri(), 0.0, 10.0, "local"))
+        record.frames, record.audio = clip.frames, clip.audio
+        records.append(record)
+    stage = EmbedStage(EmbedderConfig(variant="tiny", batch_size=7), layers=5)  # chunks that cut across clips
+    embedder = ImageBindEmbedder("tiny", device="cpu", batch_size=7)
+    ib = import_imagebind_module()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        embedder.model = ib.ImageBindModel(**{**TINY_CONFIG, "vision_num_blocks": 5, "audio_num_blocks": 5}).eval()
+    stage.embedder = embedder
+    out = list(stage.process(records))
+    names = [f"{m}_imagebind_block{b:02d}" for m in ("audio", "visual") for b in range(5)]
+    assert list(out[0].embeddings["layers"]) == names
+    for modality in ("audio", "visual"):
+        inputs = np.stack([r.audio for r in out]) if modality == "audio" else np.stack([r.frames for r in out])
+        alone = ImageBindTrunkFeatures(modality, model=embedder.model).extract(inputs)
+        for layer, values in alone.items():
+            hooked = np.stack([r.embeddings["layers"][f"{modality}_imagebind_{layer}"] for r in out])
+            np.testing.assert_allclose(hooked, values, rtol=1e-4, atol=1e-5)
+    rows = [layer_row(r.clip_id, r.embeddings["layers"]) for r in out]
+    wide = wide_layers(pa.Table.from_pylist(rows, schema=LAYERS_SCHEMA))
+    assert wide.column_names == ["clip_id", *names] and wide.schema.field(names[0]).type.value_type == pa.float16()
+    result, used = select_features(FeatureTable(wide), SelectionConfig(target_size=2, kmeans_epochs=2))
+    assert (used["clusterings"], used["audio_clusterings"], used["pairs"]) == (10, 5, 25)
+    assert len(result.order) == 2

@@ -67,16 +67,14 @@ class AisfxAudioFeatures:
         blocks = [spectrogram_blocks(clip, self.sample_rate) for clip in batch]
         owner = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
         spectrograms = torch.from_numpy(np.concatenate(blocks))
-        parts: dict[str, list[torch.Tensor]] = {name: [] for name in self.layers}
         with torch.inference_mode(), pooled_outputs(self._modules, lambda x: x.mean(dim=(2, 3))) as captured:
+            captured["embedding"] = []
             for start in range(0, len(spectrograms), self.blocks_per_forward):
-                captured["embedding"] = self.net(spectrograms[start : start + self.blocks_per_forward])
-                for name in self.layers:
-                    parts[name].append(captured[name])
+                captured["embedding"].append(self.net(spectrograms[start : start + self.blocks_per_forward]))
         counts = np.bincount(owner)[:, None]
         out = {}
         for name in self.layers:
-            sums = np.zeros((len(blocks), parts[name][0].shape[1]), dtype=np.float64)
-            np.add.at(sums, owner, torch.cat(parts[name]).numpy())
+            sums = np.zeros((len(blocks), captured[name][0].shape[1]), dtype=np.float64)
+            np.add.at(sums, owner, torch.cat(captured[name]).numpy())
             out[name] = (sums / counts).astype(np.float32)
         return out

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from curation.selection.feature_table import CLIP_ID, FeatureTable
+from curation.selection.feature_table import CLIP_ID, FeatureTable, write_parquet_atomic
 from curation.selection.kmeans import KMeansConfig, SGDKMeans
 
 LABEL_PREFIX = "cluster_"
@@ -27,6 +26,7 @@ class ClusterLabels:
     names: tuple[str, ...]
     modalities: tuple[str, ...]
     labels: np.ndarray  # (clips, clusterings)
+    precomputed: bool = False  # read from cluster_* columns rather than clustered here
 
     def to_arrow(self) -> pa.Table:
         columns = {CLIP_ID: pa.array(self.clip_ids, type=pa.string())}
@@ -35,7 +35,7 @@ class ClusterLabels:
         return pa.table(columns)
 
     def write(self, path: str | Path) -> None:
-        pq.write_table(self.to_arrow(), path)
+        write_parquet_atomic(path, self.to_arrow())
 
 
 def cluster_features(
@@ -55,4 +55,4 @@ def cluster_features(
 def read_labels(table: FeatureTable, names: Sequence[str], modalities: Sequence[str]) -> ClusterLabels:
     """Precomputed cluster ids: the ``cluster_<name>`` integer columns of ``table``."""
     labels = np.stack([table.integer_column(LABEL_PREFIX + name) for name in names], axis=1)
-    return ClusterLabels(clip_ids=table.clip_ids(), names=tuple(names), modalities=tuple(modalities), labels=labels)
+    return ClusterLabels(table.clip_ids(), tuple(names), tuple(modalities), labels, precomputed=True)

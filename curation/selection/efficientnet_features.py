@@ -50,11 +50,9 @@ class EfficientNetLiteFrames:
         check_visual(batch)
         n, t = batch.shape[:2]
         frames = batch.reshape(n * t, *batch.shape[2:])
-        parts: dict[str, list[torch.Tensor]] = {name: [] for name in self.layers}
         with torch.inference_mode(), pooled_outputs(self._modules, lambda x: x.mean(dim=(2, 3))) as captured:
+            captured["head"] = []
             for start in range(0, len(frames), self.frames_per_forward):
                 head = self.model.extract_features(self._normalise(frames[start : start + self.frames_per_forward]))
-                captured["head"] = head.mean(dim=(2, 3))
-                for name in self.layers:
-                    parts[name].append(captured[name])
-        return {name: torch.cat(parts[name]).reshape(n, t, -1).mean(dim=1).numpy() for name in self.layers}
+                captured["head"].append(head.mean(dim=(2, 3)))
+        return {name: torch.cat(captured[name]).reshape(n, t, -1).mean(dim=1).numpy() for name in self.layers}

@@ -7,7 +7,8 @@ streams through the table without holding the other layers or all rows in memory
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,17 @@ def feature_column(modality: str, extractor: str, layer: str) -> str:
     return f"{modality}_{extractor}_{layer}"
 
 
+def write_parquet_atomic(path: str | Path, table: pa.Table) -> None:
+    """Write next to ``path`` and rename, so a killed run never leaves a truncated file under the final name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_feature_table(path: str | Path, clip_ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None:
     """Write (N, D) arrays as fixed-length list columns; float16 stays float16 (halves the file)."""
     columns: dict[str, pa.Array] = {CLIP_ID: pa.array(list(clip_ids), type=pa.string())}
@@ -34,7 +46,68 @@ def write_feature_table(path: str | Path, clip_ids: Sequence[str], features: Map
             values = values.astype(np.float32)
         flat = pa.array(np.ascontiguousarray(values).reshape(-1))
         columns[name] = pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
-    pq.write_table(pa.table(columns), path)
+    write_parquet_atomic(path, pa.table(columns))
+
+
+# The per-task form of the per-layer features (one row per clip, layers as parallel lists), which
+# ``write_wide_layers`` turns into the feature table selection reads (one column per layer).
+LAYERS_SCHEMA = pa.schema(
+    [(CLIP_ID, pa.string()), ("layer_names", pa.list_(pa.string())), ("layer_values", pa.list_(pa.list_(pa.float16())))]
+)
+
+
+def layer_row(clip_id: str, layers: Mapping[str, np.ndarray] | None) -> dict:
+    layers = layers or {}
+    return {CLIP_ID: clip_id, "layer_names": list(layers),
+            "layer_values": [np.asarray(v, np.float16).ravel().tolist() for v in layers.values()]}
+
+
+def wide_layers(long: pa.Table) -> pa.Table | None:
+    """clip_id + one float16 fixed-size-list column per layer, from ``LAYERS_SCHEMA`` rows that have layers
+    (None when none has); every row must name the same layers."""
+    rows = long.filter(pc.greater(pc.list_value_length(long.column("layer_names")), 0))
+    if not rows.num_rows:
+        return None
+    names = rows.column("layer_names")[0].as_py()
+    every = pc.list_flatten(rows.column("layer_names").combine_chunks()).to_pylist()
+    if every != names * rows.num_rows:
+        raise ValueError(f"clips carry different feature layers (expected {names} for every clip)")
+    values = rows.column("layer_values").combine_chunks()
+    columns: dict[str, pa.Array] = {CLIP_ID: rows.column(CLIP_ID).combine_chunks()}
+    per_layer = pc.list_flatten(values)  # clip-major: clip 0's layers, clip 1's layers, ...
+    for i, name in enumerate(names):
+        layer = per_layer.take(pa.array(np.arange(i, len(per_layer), len(names))))
+        widths = pc.list_value_length(layer).to_numpy()
+        if (widths != widths[0]).any():
+            raise ValueError(f"feature layer {name!r} has vectors of different lengths {sorted(set(widths))}")
+        columns[name] = pa.FixedSizeListArray.from_arrays(pc.list_flatten(layer), int(widths[0]))
+    return pa.table(columns)
+
+
+def write_layer_table(path: str | Path, per_task: Iterable[pa.Table]) -> bool:
+    """Stream ``LAYERS_SCHEMA`` tables (one per task) into one wide feature table at ``path`` (atomic).
+    Returns False, writing nothing, when no clip has layers."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer = None
+    try:
+        for long in per_task:
+            wide = wide_layers(long)
+            if wide is None:
+                continue
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, wide.schema, compression="zstd")
+            writer.write_table(wide)  # a task with other layers fails here, naming the schema difference
+        if writer is None:
+            return False
+        writer.close()
+        writer = None
+        os.replace(tmp, path)
+        return True
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
 
 
 def list_to_numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -66,12 +139,16 @@ class ColumnSource:
 class FeatureTable:
     """A Parquet file, a directory of Parquet files, or an in-memory Arrow table of clip records."""
 
-    def __init__(self, source: str | Path | pa.Table, batch_rows: int = 65536) -> None:
+    def __init__(self, source: str | Path | pa.Table, batch_rows: int = 65536, clip_ids: Sequence[str] | None = None) -> None:
+        """``clip_ids``: read only those clips (e.g. the ones that passed the filters), still streaming."""
+        self.name = "the given table" if isinstance(source, pa.Table) else str(source)
         self.dataset = ds.dataset(source) if isinstance(source, pa.Table) else ds.dataset(str(source), format="parquet")
+        if clip_ids is not None:
+            self.dataset = self.dataset.filter(pc.field(CLIP_ID).isin(pa.array(list(clip_ids), pa.string())))
         self.batch_rows = batch_rows
         self.schema = self.dataset.schema
         if CLIP_ID not in self.schema.names:
-            raise ValueError(f"no {CLIP_ID!r} column in {self.schema.names}")
+            raise ValueError(f"no {CLIP_ID!r} column in {self.name} (columns: {self.schema.names})")
 
     def __len__(self) -> int:
         return self.dataset.count_rows()

@@ -37,13 +37,14 @@ class FeatureExtractor(Protocol):
 @contextmanager
 def pooled_outputs(
     modules: Mapping[str, torch.nn.Module], pool: Callable[[torch.Tensor], torch.Tensor]
-) -> Iterator[dict[str, torch.Tensor]]:
-    """Collect ``pool(output)`` of each named module during forward passes run inside the block."""
-    captured: dict[str, torch.Tensor] = {}
+) -> Iterator[dict[str, list[torch.Tensor]]]:
+    """Collect ``pool(output)`` of each named module, one float32 CPU tensor per forward pass run inside the
+    block (a model run in chunks gives one per chunk: ``torch.cat`` them)."""
+    captured: dict[str, list[torch.Tensor]] = {name: [] for name in modules}
 
     def hook_for(name: str) -> Callable:
         def hook(_module: torch.nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            captured[name] = pool(output).detach().float()
+            captured[name].append(pool(output).detach().float().cpu())
 
         return hook
 

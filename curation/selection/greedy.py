@@ -78,12 +78,16 @@ def batch_greedy(
         cell_idx = state.cell_index(batch)
         hist_idx = state.hist_index(batch)
         picked = np.zeros(len(batch), dtype=bool)
+        g = state.gains_at(cell_idx, hist_idx)
         for _ in range(min(selection_size, len(batch), target_size - step)):
-            g = state.gains_at(cell_idx, hist_idx)
-            g[picked] = -np.inf
             j = int(np.argmax(g))
             state.add_at(cell_idx[j], hist_idx[j])
             picked[j] = True
+            g[j] = -np.inf
+            # a gain depends only on the counts of the candidate's own cells and bins; sharing a cell means
+            # sharing its two bins, so only candidates sharing a bin with the pick change (about C/k of them)
+            stale = (hist_idx == hist_idx[j]).any(axis=1) & ~picked
+            g[stale] = state.gains_at(cell_idx[stale], hist_idx[stale])
             order[step] = batch[j]
             trajectory[step] = state.value()
             step += 1

@@ -15,6 +15,9 @@ import numpy as np
 from scipy import sparse
 
 
+INITS = ("kmeans++", "random")
+
+
 @dataclass(frozen=True)
 class KMeansConfig:
     """``learning_rate`` is the paper's lambda: each assigned sample pulls its centre by that fraction.
@@ -22,7 +25,9 @@ class KMeansConfig:
     ``epochs`` > 1 iterates the source again, so it must be re-iterable (a list, or an object whose
     ``__iter__`` starts over), not a one-shot iterator. ``reinit_after`` is how many samples a centre
     must have seen since its (re)initialisation before it can be judged unused (default k*k: below
-    that, a single update already puts its utilisation above the (1/k)^2 threshold).
+    that, a single update already puts its utilisation above the (1/k)^2 threshold). ``init`` seeds the
+    centres from the first mini-batch: greedy ``"kmeans++"`` or ``"random"`` rows (kept to measure the
+    difference: benchmarks/bench_selection_defaults.py).
     """
 
     n_clusters: int
@@ -31,6 +36,7 @@ class KMeansConfig:
     learning_rate: float = 0.01
     seed: int = 0
     reinit_after: int | None = None
+    init: str = "kmeans++"
 
 
 def label_dtype(n_clusters: int) -> np.dtype:
@@ -72,6 +78,8 @@ class SGDKMeans:
     def __init__(self, config: KMeansConfig, init_centers: np.ndarray | None = None) -> None:
         if config.n_clusters < 1 or config.batch_size < 1 or config.epochs < 1:
             raise ValueError(f"invalid k-means config {config}")
+        if config.init not in INITS:
+            raise ValueError(f"unknown k-means init {config.init!r}; expected one of {INITS}")
         if not 0.0 < config.learning_rate <= 1.0:
             raise ValueError(f"learning_rate must be in (0, 1], got {config.learning_rate}")
         self.config = config
@@ -105,7 +113,7 @@ class SGDKMeans:
             raise ValueError("features contain NaN or infinite values")
         k = self.config.n_clusters
         if self.centers is None:
-            self.centers = self._kmeans_plus_plus(x)
+            self.centers = self._initial_centers(x)
         d = _sq_distances(x, self.centers)
         nearest = d.argmin(axis=1)
         counts = np.bincount(nearest, minlength=k)
@@ -137,6 +145,14 @@ class SGDKMeans:
         self.steps[dead] = 0
         self.n_reinitialised += len(dead)
 
+    def _initial_centers(self, x: np.ndarray) -> np.ndarray:
+        k = self.config.n_clusters
+        if len(x) < k:
+            raise ValueError(f"the first mini-batch has {len(x)} rows, fewer than k={k}")
+        if self.config.init == "random":
+            return x[self._rng.choice(len(x), size=k, replace=False)].copy()
+        return self._kmeans_plus_plus(x)
+
     def _kmeans_plus_plus(self, x: np.ndarray) -> np.ndarray:
         """Greedy k-means++ seeding on the first mini-batch (which must hold at least k rows).
 
@@ -144,8 +160,6 @@ class SGDKMeans:
         SGD k-means moves centres slowly, so a poor seeding costs more than it does with Lloyd.
         """
         k = self.config.n_clusters
-        if len(x) < k:
-            raise ValueError(f"the first mini-batch has {len(x)} rows, fewer than k={k}")
         trials = 2 + int(np.log(k))
         centers = np.empty((k, x.shape[1]), dtype=np.float32)
         x_sq = (x * x).sum(axis=1)

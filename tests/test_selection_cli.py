@@ -177,3 +177,14 @@ def test_features_command_writes_resumable_shards_that_select_reads(tmp_path: Pa
     assert acav1m.main(argv) == 0 and "0 shards written, 2 already there" in capsys.readouterr().out
     assert acav1m.main(["select", str(out), "--size", "2", "--out", str(tmp_path / "s.parquet")]) == 0
     assert "clusterings: 4 (2 audio, 2 visual)" in capsys.readouterr().out
+
+
+def test_a_size_larger_than_the_table_warns_and_says_the_size_used(tmp_path: Path, caplog) -> None:
+    ids, features, _ = correspondence_features(60, seed=1)
+    source = tmp_path / "features.parquet"
+    write_feature_table(source, ids, features)
+    out = tmp_path / "selected.parquet"
+    with caplog.at_level("WARNING", logger="acav1m.select"):
+        assert main([str(source), "--size", "500", "--out", str(out), "--clusters", "3"]) == 0
+    assert "asked to select 500 clips from a table of 60: selecting all 60" in caplog.text
+    assert pq.read_table(out).num_rows == 60

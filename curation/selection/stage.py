@@ -171,6 +171,9 @@ def describe(labels: ClusterLabels, config: SelectionConfig) -> dict:
 
 
 def run_selection(labels: ClusterLabels, config: SelectionConfig) -> SelectionResult:
+    if config.target_size > len(labels.clip_ids):
+        log.warning("asked to select %d clips from a table of %d: selecting all %d (ranked)",
+                    config.target_size, len(labels.clip_ids), len(labels.clip_ids))
     return select(
         labels.labels,
         labels.clip_ids,

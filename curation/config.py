@@ -20,6 +20,7 @@ from curation.embed.base import EmbedderConfig
 from curation.filters import FilterConfig
 from curation.executor import ExecutorConfig
 from curation.fetch import FetchConfig
+from curation.selection.stage import SelectionConfig
 from curation.metadata.filters import MetadataConfig
 
 
@@ -87,22 +88,18 @@ class VoiceoverSettings:
     demucs_checkpoints: list[str] = field(default_factory=list)
 
 
-@dataclass
-class SelectionSettings:
-    """ACAV100M subset selection over the clips that passed the filters (clustering-based MI, batch greedy).
+@dataclass(frozen=True)
+class SelectionSettings(SelectionConfig):
+    """ACAV100M subset selection over the clips that passed the filters: `acav1m select`'s own SelectionConfig
+    (every option, defined once: `target_size` is M, `n_clusters` null = chosen from M), plus two run switches.
 
     Features: `layers` ImageBind trunk blocks per modality, hooked in the embed stage's own forward passes
     and written to `features.parquet` (float16) whether or not selection is enabled (so enabling it later
     redoes no task; `layers` itself is an embed setting); `layers: 0` clusters the final embeddings only.
     """
 
+    target_size: int = 0  # M: how many clips to keep
     enabled: bool = False
-    size: int = 0  # M: how many clips to keep
-    clusters: int | None = None  # k per clustering; null = chosen from `size` (as `acav1m select` does)
-    batch_size: int = 1000
-    selection_size: int = 50
-    pairing: str = "bipartite"
-    seed: int = 0
     layers: int = 5  # trunk blocks per modality (5 + 5 = 10 clusterings, as the paper)
 
 

@@ -259,9 +259,9 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
 
 
 def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, results: list[TaskResult]) -> None:
-    """Keep the `selection.size` kept clips with the most audio-visual mutual information (ACAV100M)."""
+    """Keep the `selection.target_size` kept clips with the most audio-visual mutual information (ACAV100M)."""
     from curation.selection.feature_table import FeatureTable
-    from curation.selection.stage import SelectionConfig, select_features
+    from curation.selection.stage import select_features
 
     s = config.selection
     table = outcome.table
@@ -274,12 +274,10 @@ def _select(config: PipelineConfig, outcome: FilterOutcome, output: Path, result
         vectors = read_task_tables(output, results, "vectors", ["clip_id", "audio", "visual"]).filter(pa.array(kept))
         features = FeatureTable(pa.table({"clip_id": vectors.column("clip_id"), "audio_imagebind": vectors.column("audio"),
                                           "visual_imagebind": vectors.column("visual")}))
-    size = min(s.size, len(features))
+    size = min(s.target_size, len(features))
     chosen: set[str] = set()
     if size:
-        result, used = select_features(features, SelectionConfig(
-            target_size=size, n_clusters=s.clusters, batch_size=s.batch_size,
-            selection_size=s.selection_size, pairing=s.pairing, seed=s.seed))
+        result, used = select_features(features, replace(s, target_size=size))
         chosen = set(result.clip_ids.tolist())
         outcome.report["selection"] = used
         log.info("selection: %s", used)

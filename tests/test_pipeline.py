@@ -184,7 +184,7 @@ def test_mi_selection_keeps_the_requested_number_of_clips(tmp_path):
     corpus = tmp_path / "corpus"
     make_corpus(corpus, 2, seed=8)
     config = load_config(None, [f"output={tmp_path / 'run'}", f"sources.directories=[{corpus}]", *TINY,
-                                "selection.enabled=true", "selection.size=5", "selection.clusters=3"])
+                                "selection.enabled=true", "selection.target_size=5", "selection.n_clusters=3"])
     result = curate(config, progress=False)
     rows = pq.read_table(result.output / "records.parquet").to_pylist()
     assert sum(r["kept"] for r in rows) == 5

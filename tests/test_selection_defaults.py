@@ -48,12 +48,12 @@ def test_cluster_count_follows_the_target_size_and_warns_on_a_sparse_explicit_k(
         cluster_count(SelectionConfig(target_size=5, n_clusters=0), 10)
 
 
-def test_pipeline_settings_use_the_same_defaults_as_select() -> None:
+def test_pipeline_settings_are_the_select_config_itself() -> None:
     settings, config = SelectionSettings(), SelectionConfig(target_size=0)
-    for setting, field in (("clusters", "n_clusters"), ("batch_size", "batch_size"),
-                           ("selection_size", "selection_size"), ("pairing", "pairing"), ("seed", "seed")):
-        assert getattr(settings, setting) == getattr(config, field), setting
-    assert settings.clusters is None
+    assert isinstance(settings, SelectionConfig)
+    for field in dataclasses.fields(SelectionConfig):
+        assert getattr(settings, field.name) == getattr(config, field.name), field.name
+    assert settings.n_clusters is None
 
 
 def test_planted_table_has_the_declared_structure() -> None:

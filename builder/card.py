@@ -222,7 +222,7 @@ class CardContext:
 
 
 def uses_imagebind(run: RunSummary) -> bool:
-    return any("imagebind" in model.lower() for model in run.models.values())
+    return run.embedder == "ImageBind"
 
 
 def captioned(run: RunSummary) -> bool:
@@ -240,7 +240,7 @@ def _header(ctx: CardContext) -> str:
     return f"""# {release.pretty_name}
 {warning}
 Version {release.version}, published {release.date_published}. Built with the acav1m package, which implements
-the curation of ACAV-1M (captioning, ImageBind alignment filtering, categories), AVSET-10M (calibrated
+the curation of ACAV-1M (captioning, audio-visual alignment filtering, categories), AVSET-10M (calibrated
 thresholds, voice-over filtering) and ACAV100M (mutual-information subset selection).
 
 ```python

@@ -22,6 +22,9 @@ class RetentionRow:
         return self.outputs / self.inputs if self.inputs else 0.0
 
 
+EMBEDDER_FAMILIES = {"imagebind": "ImageBind", "pe_audio_video": "Perception Encoder audio-video"}
+
+
 @dataclass
 class RunSummary:
     """Facts the curation run reports to the card and Croissant (written by the pipeline as run.json)."""
@@ -35,6 +38,15 @@ class RunSummary:
     random_weights: bool = False  # scores from untrained models: plumbing only, never quality
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. calibration or AVSET tables
+
+    @property
+    def embedder(self) -> str:
+        """The embedding model family that scored this build, in words for the card and Croissant."""
+        model = self.models.get("embedder", "")
+        for prefix, family in EMBEDDER_FAMILIES.items():
+            if model.lower().startswith(prefix):
+                return family
+        return model.split(" (")[0] or "a joint audio-visual-text embedding model"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSummary:

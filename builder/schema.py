@@ -65,7 +65,7 @@ CAPTION_COLUMNS: tuple[Column, ...] = (
 )
 
 SCORE_COLUMNS: tuple[Column, ...] = (
-    _float32("sim_text_audio", "Raw cosine between the caption and the audio embedding (ImageBind).", is_score=True),
+    _float32("sim_text_audio", "Raw cosine between the caption and the audio embedding (the model in `embedding_model`).", is_score=True),
     _float32("sim_text_visual", "Raw cosine between the caption and the mean frame embedding.", is_score=True),
     _float32("sim_av_instance", "Raw cosine between the audio and the mean frame embedding.", is_score=True),
     _float32(

@@ -186,7 +186,7 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
         "name": release.name,
         "alternateName": [release.pretty_name],
         "description": (
-            f"{release.pretty_name}: 10-second audio-visual clips with condensed captions, ImageBind "
+            f"{release.pretty_name}: audio-visual clips with condensed captions, {run.embedder} "
             "similarity scores (text-audio, text-visual, audio-visual instance and temporal) and one of six "
             "categories. Metadata only unless a `media` record set is present."
         ),
@@ -195,12 +195,13 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
         "version": release.version,
         **({"datePublished": release.date_published} if release.date_published else {}),
         "citeAs": dataset_bibtex(release),
-        "keywords": ["audio-visual", "video", "audio", "captions", "ImageBind", "curation"],
+        "keywords": ["audio-visual", "video", "audio", "captions", "curation"]
+        + ([run.embedder] if run.models.get("embedder") else []),
         "rai:dataCollection": release.sources,
         "rai:dataCollectionType": ["Web Scraping", "Others"],
         "rai:dataBiases": (
             "Captions are machine-written and inherit the captioners' and the summariser's biases; similarity "
-            "filtering favours content ImageBind represents well (music, vehicles, animals) over rarer sounds."
+            f"filtering favours content {run.embedder} represents well (music, vehicles, animals) over rarer sounds."
         ),
         "rai:dataLimitations": (
             f"{evaluation_statement(run)} Availability of source videos decays over time; timestamps refer to "

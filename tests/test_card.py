@@ -118,3 +118,22 @@ def test_figures_are_referenced_deterministic_and_drawn_only_with_data(tmp_path)
     bare = build_dataset(tmp_path / "bare", sample_records(100)).out_dir
     assert sorted(p.name for p in (bare / "images").iterdir()) == ["categories.png", "scores.png"]
     assert "retention.png" not in (bare / "README.md").read_text()
+
+
+def test_the_embedder_named_is_the_one_that_ran(tmp_path):
+    """A build scored by another backend never claims ImageBind (card licence note, Croissant text)."""
+    import json
+
+    from builder.build import build_dataset
+    from builder.release import ReleaseInfo, RunSummary
+    from builder.sample import sample_records
+
+    run = RunSummary(models={"embedder": "pe_audio_video_tiny-random (random weights)"}, random_weights=True)
+    out = build_dataset(tmp_path / "acav1m", sample_records(50, seed=2),
+                        release=ReleaseInfo(date_published="2026-11-22", run=run)).out_dir
+    croissant = json.loads((out / "croissant.json").read_text())
+    text = json.dumps({k: croissant[k] for k in ("description", "keywords", "rai:dataBiases")})
+    assert "ImageBind" not in text and "Perception Encoder audio-video" in text
+    card = (out / "README.md").read_text()
+    assert "computed with ImageBind" not in card
+    assert "(the model in `embedding_model`)" in card or "embedding_model" in card

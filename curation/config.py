@@ -114,6 +114,7 @@ class MediaSettings:
     enabled: bool = False
     licenses: list[str] = field(default_factory=lambda: ["cc-by-3.0", "cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0",
                                                          "public-domain"])
+    rows_per_write: int = 16  # clips encoded before a write: memory holds this many clips' bytes
 
 
 @dataclass

@@ -29,7 +29,7 @@ from builder.release import RetentionRow, RunSummary
 from builder.schema import CONFIGS
 from curation import output_dir
 from curation import sources as src
-from curation.config import PipelineConfig, config_to_yaml
+from curation.config import MediaSettings, PipelineConfig, config_to_yaml
 from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
@@ -215,7 +215,7 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
     _write_outputs(output, outcome, results, invalid, summary, counts, reasons,
                    screening.errors if screening else [])
     if config.media.enabled:
-        _write_media(output, outcome.table, read_task_tables(output, results, "media_refs"), config.media.licenses)
+        _write_media(output, outcome.table, read_task_tables(output, results, "media_refs"), config.media)
     kept = outcome.table.column("kept").to_numpy(zero_copy_only=False)
     return RunResult(output, summary, counts, reasons, scored=len(kept), kept=int(kept.sum()))
 
@@ -382,7 +382,7 @@ def _failure_examples(errors: pa.Table, per_reason: int = 3) -> dict[str, list[d
     return examples
 
 
-def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list[str]) -> None:
+def _write_media(output: Path, records: pa.Table, refs: pa.Table, settings: MediaSettings) -> None:
     """Re-decode and encode kept clips one at a time (memory stays at one clip) into media.parquet."""
     from curation.media.decode import DecodeConfig, decode_clip
     from curation.media.export import clip_mp4_bytes, flac_bytes
@@ -393,7 +393,7 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
     rows: list[dict] = []
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for row in records.filter(records.column("kept")).to_pylist():
-            if (row["source_license"] or row["license"]) not in licenses:  # the platform's licence when known
+            if (row["source_license"] or row["license"]) not in settings.licenses:  # the platform's licence when known
                 continue
             ref = where[row["clip_id"]]
             start, end = row["start_time"] - ref["media_offset"], row["end_time"] - ref["media_offset"]
@@ -403,7 +403,7 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
             rows.append({"clip_id": row["clip_id"], "audio": {"bytes": flac_bytes(clip.audio), "path": None},
                          "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, end, clip.audio),
                                    "path": None}})
-            if len(rows) == 16:  # bounded memory; the builder regroups rows for publishing anyway
+            if len(rows) >= settings.rows_per_write:  # bounded memory; the builder regroups rows anyway
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 rows = []
         writer.write_table(pa.Table.from_pylist(rows, schema=schema))

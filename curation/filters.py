@@ -162,18 +162,19 @@ def apply_voiceover(outcome: FilterOutcome, thresholds: dict[str, float]) -> dic
         limit = thresholds.get(name)
         with np.errstate(invalid="ignore"):
             separated_ok &= ~np.isnan(values) & (True if limit is None else normalise(values) >= limit)
-    recycled = av_pass & voiceover & separated_ok
-    kept = other_pass & av_pass & (~voiceover | recycled)
+    recovered = av_pass & voiceover & separated_ok  # this filter's own verdict, like every pass_* flag
+    kept = other_pass & av_pass & (~voiceover | recovered)
+    recycled = kept & voiceover  # kept only thanks to separation: a clip failing another filter is not recycled
     before = int((other_pass & av_pass).sum())
     outcome.retention.append(RetentionRow("voice-over filter", before, int((other_pass & av_pass & ~voiceover).sum())))
     outcome.retention.append(RetentionRow("recycling (separated)", int((other_pass & av_pass & ~voiceover).sum()),
                                           int(kept.sum())))
     old_reasons = table.column("reject_reason").to_pylist()
     reasons = [
-        ",".join(filter(None, [old, "voiceover" if voiceover[i] and not recycled[i] else None])) or None
+        ",".join(filter(None, [old, "voiceover" if voiceover[i] and not recovered[i] else None])) or None
         for i, old in enumerate(old_reasons)
     ]
-    updates = {"pass_voiceover": pa.array(~voiceover | recycled), "needs_separation": pa.array(recycled),
+    updates = {"pass_voiceover": pa.array(~voiceover | recovered), "needs_separation": pa.array(recycled),
                "kept": pa.array(kept), "reject_reason": pa.array(reasons, pa.string())}
     outcome.table = with_columns(table, updates)
     counts = StageCounts.from_flags(other_pass & av_pass, voiceover, recycled)

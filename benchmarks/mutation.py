@@ -1,0 +1,178 @@
+"""Mutation testing of the modules that compute published numbers; prints the mutants no test kills.
+
+Uses mutmut (PyPI): it rewrites each function into a trampoline over its mutants, records once which
+tests call which function, and then runs only those tests for each mutant, in forked workers. It copies
+the sources into `mutants/` of the directory it runs in, so this script first copies the repository's
+tracked and untracked-but-not-ignored files into a scratch directory and runs there: the work tree is
+never touched. Not part of CI (a full run takes tens of minutes on two cores).
+
+    .venv/bin/python benchmarks/mutation.py                 # the default modules and fast tests
+    .venv/bin/python benchmarks/mutation.py --diffs         # also print each survivor's diff
+    .venv/bin/python benchmarks/mutation.py --modules curation/filters.py --tests tests/test_oracle_filters.py
+
+A survivor listed in EQUIVALENT (keyed by function and the mutated line, so the key survives edits
+elsewhere in the file) is reported as equivalent with its reason instead of as a survivor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = [
+    "curation/stages/score.py",
+    "curation/filters.py",
+    "curation/avset/*",
+    "builder/build.py",
+    "builder/validate.py",
+    "curation/selection/mutual_info.py",
+]
+# Fast tests that exercise those modules (the pipeline's end-to-end tests take minutes per run).
+TESTS = [
+    "tests/test_oracle_scores.py",
+    "tests/test_oracle_filters.py",
+    "tests/test_oracle_published.py",
+    "tests/test_oracle_avset.py",
+    "tests/test_filters_config.py",
+    "tests/test_calibrate.py",
+    "tests/test_avset_calibration.py",
+    "tests/test_avset_retention.py",
+    "tests/test_avset_voiceover.py",
+    "tests/test_avset_models.py",
+    "tests/test_selection_mi.py",
+    "tests/test_build.py",
+    "tests/test_card.py",
+    "tests/test_croissant.py",
+    "tests/test_bad_input.py",
+]
+# (function, original line, mutated line) -> why the mutant cannot change any output.
+EQUIVALENT: dict[tuple[str, str, str], str] = {}
+
+
+def copy_repository(workdir: Path) -> None:
+    """Tracked and untracked-but-not-ignored files of the work tree, as they are now."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def configure(workdir: Path, modules: list[str], tests: list[str]) -> None:
+    existing = [t for t in tests if (workdir / t).is_file()]
+    quoted = lambda items: "[" + ", ".join(f'"{item}"' for item in items) + "]"  # noqa: E731
+    section = (
+        "\n[tool.mutmut]\n"
+        f'source_paths = ["curation/", "builder/", "croissant/", "acav1m.py"]\n'
+        f"only_mutate = {quoted(modules)}\n"
+        f"pytest_add_cli_args_test_selection = {quoted(existing)}\n"
+        'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider"]\n'
+    )
+    with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write(section)
+
+
+def mutmut(workdir: Path, *args: str, log: Path | None = None) -> str:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+    command = [str(Path(sys.executable).with_name("mutmut")), *args]
+    if log is None:
+        return subprocess.run(command, cwd=workdir, env=env, check=True, capture_output=True, text=True).stdout
+    with open(log, "w", encoding="utf-8") as handle:
+        subprocess.run(command, cwd=workdir, env=env, check=True, stdout=handle, stderr=subprocess.STDOUT)
+    return ""
+
+
+def mutated_lines(diff: str) -> tuple[str, str, str]:
+    """(function, original line, mutated line) of a `mutmut show` diff."""
+    removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return "", " / ".join(removed), " / ".join(added)
+
+
+def function_of(mutant: str) -> str:
+    """curation.filters.x_apply_filters__mutmut_3 -> curation.filters.apply_filters."""
+    module, _, rest = mutant.rpartition(".")
+    name = re.sub(r"__mutmut_\d+$", "", rest)
+    name = name[2:] if name.startswith("x_") else name[1:].replace("ǁ", ".").strip(".")
+    return f"{module}.{name}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/acav1m-mutation"))
+    parser.add_argument("--modules", nargs="+", default=MODULES)
+    parser.add_argument("--tests", nargs="+", default=TESTS)
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--diffs", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--report-only", action="store_true", help="summarise an earlier run in --workdir")
+    args = parser.parse_args(argv)
+
+    workdir = args.workdir.resolve()
+    if not args.report_only:
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        copy_repository(workdir)
+        configure(workdir, args.modules, args.tests)
+        started = time.monotonic()
+        mutmut(workdir, "run", "--max-children", str(args.max_children), log=workdir / "mutmut.log")
+        print(f"mutmut run: {time.monotonic() - started:.0f} s, {args.max_children} workers, log {workdir / 'mutmut.log'}")
+
+    statuses: dict[str, str] = {}
+    for line in mutmut(workdir, "results", "--all", "true").splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            statuses[name] = status
+    by_module: dict[str, Counter] = {}
+    survivors, equivalent = [], []
+    for name, status in sorted(statuses.items()):
+        module = function_of(name).rsplit(".", 1)[0]
+        if status in ("survived", "no tests"):
+            diff = mutmut(workdir, "show", name)
+            _, before, after = mutated_lines(diff)
+            reason = EQUIVALENT.get((function_of(name), before, after))
+            if reason:
+                status = "equivalent"
+                equivalent.append((name, before, after, reason))
+            else:
+                survivors.append((name, status, before, after, diff))
+        by_module.setdefault(module, Counter())[status] += 1
+
+    print(f"\n{'module':<44}{'mutants':>8}{'killed':>8}{'survived':>9}{'no tests':>9}{'equiv.':>7}{'timeout':>8}")
+    total = Counter()
+    for module, counts in sorted(by_module.items()):
+        total.update(counts)
+        print(f"{module:<44}{sum(counts.values()):>8}{counts['killed']:>8}{counts['survived']:>9}"
+              f"{counts['no tests']:>9}{counts['equivalent']:>7}{counts['timeout']:>8}")
+    n = sum(total.values())
+    alive = total["survived"] + total["no tests"]
+    print(f"{'total':<44}{n:>8}{total['killed']:>8}{total['survived']:>9}{total['no tests']:>9}"
+          f"{total['equivalent']:>7}{total['timeout']:>8}")
+    if n:
+        print(f"\nsurvival rate: {alive / n:.1%} of {n} mutants (survived or never exercised by the selected tests; "
+              f"equivalent mutants excluded from survivors)")
+    print(f"\nsurviving mutants ({len(survivors)}):")
+    for name, status, before, after, diff in survivors:
+        print(f"  {name} [{status}]\n      - {before}\n      + {after}")
+        if args.diffs:
+            print("\n".join("      " + line for line in diff.splitlines()[1:]))
+    if equivalent:
+        print(f"\nequivalent mutants ({len(equivalent)}):")
+        for name, before, after, reason in equivalent:
+            print(f"  {name}\n      - {before}\n      + {after}\n      why: {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -57,8 +57,13 @@ TESTS = [
 EQUIVALENT: dict[tuple[str, str, str], str] = {}
 
 
-def copy_repository(workdir: Path) -> None:
-    """Tracked and untracked-but-not-ignored files of the work tree, as they are now."""
+def copy_repository(workdir: Path, revision: str | None) -> None:
+    """Tracked and untracked-but-not-ignored files of the work tree as they are now, or a commit's files."""
+    if revision:
+        archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+        return
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                             check=True, capture_output=True).stdout.decode().split("\0")
     for name in filter(None, listed):
@@ -78,6 +83,8 @@ def configure(workdir: Path, modules: list[str], tests: list[str]) -> None:
         f"only_mutate = {quoted(modules)}\n"
         f"pytest_add_cli_args_test_selection = {quoted(existing)}\n"
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider"]\n'
+        'process_isolation = "forkserver"\n'  # torch and onnxruntime threads deadlock in a plain fork
+        "timeout_multiplier = 4.0\n"  # a mutant that loops forever is a kill; no need to wait 15x
     )
     with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
         handle.write(section)
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/acav1m-mutation"))
     parser.add_argument("--modules", nargs="+", default=MODULES)
     parser.add_argument("--tests", nargs="+", default=TESTS)
+    parser.add_argument("--revision", help="mutate this commit's files (e.g. to measure before a change)")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--diffs", action="store_true", help="print the diff of every surviving mutant")
     parser.add_argument("--report-only", action="store_true", help="summarise an earlier run in --workdir")
@@ -123,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if workdir.exists():
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
-        copy_repository(workdir)
+        copy_repository(workdir, args.revision)
         configure(workdir, args.modules, args.tests)
         started = time.monotonic()
         mutmut(workdir, "run", "--max-children", str(args.max_children), log=workdir / "mutmut.log")

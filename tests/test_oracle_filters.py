@@ -250,3 +250,23 @@ def test_calibrated_filter_flags_follow_the_fitted_thresholds(small_run):
     for name, flags in expected.items():
         assert outcome.table.column(f"pass_{name}").to_pylist() == flags.tolist(), name
     assert outcome.table.column("kept").to_pylist() == np.logical_and.reduce(list(expected.values())).tolist()
+
+
+def test_the_null_holds_at_least_ten_thousand_pairs_in_whole_derangements():
+    """Documented: about 10k mismatched pairs; each derangement pairs every clip once, so 1,000 clips of
+    distinct videos give exactly 10 derangements = 10,000 pairs, each a clip against another clip."""
+    rng = np.random.default_rng(5)
+    n, dim = 1000, 8
+    audio, visual = rng.normal(size=(n, dim)), rng.normal(size=(n, dim))
+    vectors = pa.table({"clip_id": [f"v{i:05d}_000000000" for i in range(n)], "audio": audio.tolist(),
+                        "visual": visual.tolist(), "text": pa.nulls(n, pa.list_(pa.float32())),
+                        "audio_sec": pa.nulls(n, pa.list_(pa.float32())),
+                        "visual_sec": pa.nulls(n, pa.list_(pa.float32()))}, schema=VECTOR_SCHEMA)
+    own = np.einsum("nd,nd->n", audio, visual) / np.linalg.norm(audio, axis=1) / np.linalg.norm(visual, axis=1)
+    scored = _scored({"clip_id": vectors.column("clip_id").to_pylist(), "sim_av_instance": own.tolist()})
+    _, report = calibrated_thresholds(vectors, [f"v{i:05d}" for i in range(n)], scored, FilterConfig(mode="calibrated"))
+    assert set(report) == {"sim_av_instance"}  # no captions, no per-second vectors: only what can be fitted
+    fit = report["sim_av_instance"]
+    assert fit["n_pairs"] == 10_000 and fit["method"] == "mean+3sigma"
+    # a null of random unit directions: mean ~ 0, sigma ~ 1 / sqrt(dim)
+    assert abs(fit["null_mean"]) < 0.02 and fit["null_std"] == pytest.approx(1 / np.sqrt(dim), rel=0.05)

@@ -113,7 +113,9 @@ def test_voiceover_and_recycling_follow_the_avset_rule(thresholds):
                  ("sim_av_instance_separated", "sim_av_temporal_separated")}
     separated["sim_av_instance_separated"][np.flatnonzero(voiceover)[:5]] = np.nan  # separation failed
     table = _table({**s, **separated})
-    table = table.set_column(table.schema.get_field_index("voiceover"), "voiceover", pa.array(voiceover))
+    untagged = set(np.flatnonzero(~voiceover)[:5].tolist())  # no tag (null): not a voice-over
+    tags = pa.array([None if i in untagged else bool(v) for i, v in enumerate(voiceover)], pa.bool_())
+    table = table.set_column(table.schema.get_field_index("voiceover"), "voiceover", tags)
     config = FilterConfig(mode="none", sync_max_offset_s=0.3)
     outcome = apply_filters(table, thresholds, sync_flags(table, config))
     report = apply_voiceover(outcome, thresholds)

@@ -107,3 +107,16 @@ def test_two_clusterings_split_into_one_audio_and_one_visual():
     for bad in (0, 1, 3):
         with pytest.raises(ValueError, match="cannot split"):
             default_modalities(bad)
+
+
+def test_mutual_information_edge_cases_and_bad_labels():
+    from curation.selection.mutual_info import IncrementalMI, clustering_pairs, mutual_information
+
+    assert mutual_information(np.array([], int), np.array([], int)) == 0.0
+    assert mutual_information(np.array([3]), np.array([1])) == 0.0  # one clip: log 1 + (0 - 0 - 0) / 1
+    with pytest.raises(ValueError, match="unknown modalities"):
+        clustering_pairs(["audio", "text"], "combination")
+    with pytest.raises(ValueError, match="2-D integer"):
+        IncrementalMI(np.zeros((4, 2), dtype=np.float64), [(0, 1)])
+    with pytest.raises(ValueError, match="2-D integer"):
+        IncrementalMI(np.zeros(4, dtype=np.int64), [(0, 1)])

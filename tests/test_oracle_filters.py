@@ -272,3 +272,21 @@ def test_the_null_holds_at_least_ten_thousand_pairs_in_whole_derangements():
     assert fit["n_pairs"] == 10_000 and fit["method"] == "mean+3sigma"
     # a null of random unit directions: mean ~ 0, sigma ~ 1 / sqrt(dim)
     assert abs(fit["null_mean"]) < 0.02 and fit["null_std"] == pytest.approx(1 / np.sqrt(dim), rel=0.05)
+
+
+def test_fcr_clips_pi0_at_one_and_reports_an_empty_candidate_set_as_zero():
+    from curation.avset.calibration import estimate_fcr, fit_threshold
+
+    rng = np.random.default_rng(8)
+    null = rng.normal(0.0, 0.1, 5000)
+    fit = fit_threshold("av_instance", null)
+    candidates = np.concatenate([rng.normal(0.0, 0.1, 80) - 0.05, rng.normal(0.6, 0.05, 20)])  # mostly mismatched
+    below = np.mean(candidates < np.median(null))
+    assert 2 * below > 1  # unclipped pi0 would exceed 1
+    kept = int(np.sum(candidates >= null.mean() + 3 * null.std(ddof=1)))
+    tail = (np.sum(null >= null.mean() + 3 * null.std(ddof=1)) + 1) / (len(null) + 1)
+    estimate = estimate_fcr(fit, candidates)
+    assert estimate.pi0 == 1.0 and estimate.n_kept == kept
+    assert estimate.expected_false == pytest.approx(100 * tail) and estimate.fcr == pytest.approx(min(1, 100 * tail / kept))
+    empty = estimate_fcr(fit, np.array([np.nan, np.inf]))
+    assert (empty.n_candidates, empty.n_kept, empty.pi0, empty.expected_false, empty.fcr) == (0, 0, 0.0, 0.0, 0.0)

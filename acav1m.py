@@ -92,6 +92,10 @@ COMMANDS = {
     "curate": "curation.commands:add_curate",
     "demo": "curation.commands:add_demo",
     "select": "curation.commands:add_select",
+    "download": "curation.download.commands:add_download",
+    "availability": "curation.download.commands:add_availability",
+    "env": "curation.env:add_env",
+    "review": "curation.review.commands:add_review",
 }
 
 

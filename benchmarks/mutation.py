@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     by_module: dict[str, Counter] = {}
     survivors, equivalent = [], []
     for name, status in sorted(statuses.items()):
-        module = function_of(name).rsplit(".", 1)[0]
+        module = re.split(r"\.x[_ǁ]", name, maxsplit=1)[0]
         if status in ("survived", "no tests"):
             diff = mutmut(workdir, "show", name)
             _, before, after = mutated_lines(diff)

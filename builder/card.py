@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import DatasetCardData
 
+from builder.curation_report import curation_sections
 from builder.release import ReleaseInfo, RunSummary
 from builder.schema import CATEGORIES
 
@@ -146,6 +147,25 @@ def _filters_section(run: RunSummary) -> str:
     return "\n".join(lines)
 
 
+def availability_section(release: ReleaseInfo) -> str:
+    """The available share of `default` at the last check, dated: what users of id-only datasets ask first."""
+    figures = release.availability
+    if figures is None:
+        return ("Availability of the source media was not checked for this release "
+                "(`acav1m availability` writes the table `acav1m build --availability` reads).")
+    share = figures.available / figures.checked if figures.checked else 0.0
+    gone = figures.unavailable / figures.checked if figures.checked else 0.0
+    others = ", ".join(f"{status} {n}" for status, n in figures.by_status.items() if status != "ok") or "none"
+    done = ("flagged in `candidates` (`kept = false`, `reject_reason` `unavailable`) and left out of `default`"
+            if figures.action == "flag" else "dropped from every config")
+    return (f"Availability checked on {figures.checked_on or 'an unknown date'} (yt-dlp, from one location): of "
+            f"{figures.clips} clips in `default`, {figures.checked} were checked; {figures.available} "
+            f"({share:.1%}) could be fetched and {figures.unavailable} ({gone:.1%}) are gone for everyone (private, "
+            f"removed, unavailable, or shorter than their clip). All statuses other than ok: {others}. "
+            f"{figures.affected} rows whose media are gone were {done}. Geo-, age- or login-restricted and "
+            "rate-limited clips stay in the release.")
+
+
 def render_body(result: BuildResult, release: ReleaseInfo) -> str:
     run = release.run
     default = result.stats.get("default")
@@ -182,7 +202,7 @@ strong = load_dataset("{release.name}", streaming=True, split="train",
 
 ## Motivation
 Large video collections pair pictures with sound that does not belong to them (background music, voice-over,
-dubbing). This dataset keeps 10-second clips whose audio, frames and caption agree, so audio-visual models learn
+dubbing). This dataset keeps clips whose audio, frames and caption agree, so audio-visual models learn
 from corresponding signals.
 
 ## Composition
@@ -200,11 +220,14 @@ Score distributions (raw cosine in [-1, 1]; quantiles exact to 0.01):
 
 {_score_table(main)}
 
+{curation_sections(result.stats, run)}
+
 Sources: {", ".join(f"{k} ({v})" for k, v in sorted(sources.items())) or "not recorded"}.
 
 ## Collection process
-{release.sources} Candidates were fetched with yt-dlp (YouTube, URLs) or read from disk, cut into 10-second
-clips, decoded to 10 frames (1 fps, 224x224) and 16 kHz mono audio.
+{release.sources} Candidates were fetched with yt-dlp (YouTube, URLs) or read from disk, cut into clips
+(`[start_time, end_time)`, exactly the span decoded and scored), decoded to one frame per second (224x224) and
+16 kHz mono audio.
 
 Retention per stage:
 
@@ -230,6 +253,8 @@ Annotations (captions, scores, categories, flags) are released under {release.an
 {release.media_license}
 
 Licences declared by the inputs: {", ".join(f"{k} ({v})" for k, v in sorted(licences.items())) or "none"}.
+
+{availability_section(release)}
 
 ## Maintenance and takedown
 Releases are versioned. To have a clip removed, contact the maintainers: {release.contact} Removed clips are

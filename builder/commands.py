@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import tempfile
 from pathlib import Path
 
 SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$", re.IGNORECASE)
@@ -34,6 +35,11 @@ def add_build(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--version", dest="release_version", default="0.1.0", help="release version")
     parser.add_argument("--contact", help="takedown contact written into the card")
     parser.add_argument("--date", default="", help="publication date (YYYY-MM-DD) for Croissant")
+    parser.add_argument("--availability", help="availability.parquet from `acav1m availability` or `acav1m download`: "
+                        "the card reports the available share and check date")
+    parser.add_argument("--unavailable", choices=("flag", "drop"), default="flag",
+                        help="with --availability: flag gone clips (kept=false, reject_reason `unavailable`) or "
+                        "drop them from every config (default flag)")
     parser.set_defaults(run=run_build)
 
 
@@ -48,10 +54,19 @@ def run_build(args: argparse.Namespace) -> int:
         release.contact = args.contact
     if args.run_summary:
         release.run = RunSummary.load(args.run_summary)
-    result = build_dataset(
-        args.out, args.records, embeddings=args.embeddings, media=args.media, release=release,
-        shard_bytes=args.shard_size, progress=True,
-    )
+    inputs = {"records": args.records, "embeddings": args.embeddings, "media": args.media}
+    with tempfile.TemporaryDirectory(prefix=".acav1m-availability-", dir=Path(args.out).resolve().parent) as work:
+        if args.availability:
+            from builder.availability import apply_availability
+
+            keyed = {"embeddings": args.embeddings, "media": args.media}
+            inputs["records"], keyed, release.availability = apply_availability(
+                args.availability, args.unavailable, args.records, Path(work), keyed)
+            inputs.update(keyed)
+        result = build_dataset(
+            args.out, inputs["records"], embeddings=inputs["embeddings"], media=inputs["media"], release=release,
+            shard_bytes=args.shard_size, progress=True,
+        )
     for name, stats in result.stats.items():
         print(f"{name}: {dict(stats.rows)} rows, {stats.files_bytes / 2**20:.2f} MiB")
     print(f"wrote {result.out_dir}")

@@ -55,6 +55,20 @@ class RunSummary:
 
 
 @dataclass
+class AvailabilityFigures:
+    """How much of `default` could still be fetched when the release was checked (`build --availability`)."""
+
+    checked_on: str  # ISO date of the latest check
+    clips: int  # rows of `default` (before flagging or dropping)
+    checked: int
+    available: int
+    unavailable: int  # gone for everyone: private, removed, unavailable, shorter than the clip
+    by_status: dict[str, int] = field(default_factory=dict)
+    action: str = "flag"  # what the build did with unavailable rows: flag | drop
+    affected: int = 0  # input rows flagged or dropped
+
+
+@dataclass
 class ReleaseInfo:
     """Identity and licence chain of a published dataset."""
 
@@ -76,3 +90,4 @@ class ReleaseInfo:
     date_published: str = ""  # ISO date; an input, not the clock, so builds stay byte-identical
     test_fraction: float = 0.1
     run: RunSummary = field(default_factory=RunSummary)
+    availability: AvailabilityFigures | None = None

@@ -41,8 +41,12 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
     _string("clip_id", "Deterministic clip identifier: `<video_id>_<start in ms, 9 digits>`."),
     _string("video_id", "Source video identifier (YouTube id, or a stable hash of a local file path)."),
     _string("url", "Where the source video can be fetched (YouTube watch URL, URL or file path)."),
-    Column("start_time", datasets.Value("float64"), "Clip start in seconds from the start of the source video."),
-    Column("end_time", datasets.Value("float64"), "Clip end in seconds from the start of the source video."),
+    Column("start_time", datasets.Value("float64"),
+           "Clip start in seconds from the start of the source video (millisecond precision)."),
+    Column("end_time", datasets.Value("float64"),
+           "Clip end (exclusive) in seconds from the start of the source video. `[start_time, end_time)` is "
+           "exactly the span that was decoded and scored: 10 s for ACAV-style clips, 2-60 s by default for "
+           "clip lists and shot-variable segmentation (`segment.min_seconds` / `segment.max_seconds`)."),
 )
 
 CAPTION_COLUMNS: tuple[Column, ...] = (
@@ -60,16 +64,30 @@ SCORE_COLUMNS: tuple[Column, ...] = (
     _float32("sim_av_instance", "Raw cosine between the audio and the mean frame embedding.", is_score=True),
     _float32(
         "sim_av_temporal",
-        "Mean over the 10 seconds of the cosine between the 2 s audio window centred on second t and frame t.",
+        "Mean over the clip's whole seconds t (one frame per second, at t + 0.5 s) of the cosine between the 2 s "
+        "audio window centred on that frame and the frame; raw cosine in [-1, 1], defined for any clip length.",
         is_score=True,
     ),
     _float32("temporal_contrast", "`sim_av_temporal` minus the mean over shifts of 1, 2 and 3 s (audio ahead and "
-             "behind) of the mean cosine of the shifted audio-window / frame pairs."),
-    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late)."),
-    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`."),
+             "behind) of the shifted pairs' mean cosine, in [-2, 2]; above 0 when the sound belongs to its own "
+             "moment of the clip."),
+    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds, within [-1, 1] (positive: audio "
+             "late); after re-alignment, the offset that remains."),
+    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`, in [0, 1]."),
+    _float32("av_shift_s", "Seconds by which re-alignment (ACAV-1M Algorithm 1, `filter.realign`) moved this "
+             "clip's audio window: the scored audio is `[start_time + av_shift_s, end_time + av_shift_s)`, the "
+             "frames stay at `[start_time, end_time)`. 0 when not shifted; null when re-alignment was off."),
 )
 
 LABEL_COLUMNS: tuple[Column, ...] = (
+    Column("labels", datasets.List(datasets.Value("string")), "AudioSet label names given for the clip by the "
+           "input clip list (manual labels), named from the AudioSet ontology; empty when the input had none."),
+    Column("label_ids", datasets.List(datasets.Value("string")), "AudioSet MIDs of `labels` (e.g. /m/09x0r), same "
+           "order."),
+    Column("tagger_labels", datasets.List(datasets.Value("string")), "Top-k AudioSet labels from the AST audio "
+           "tagger (pseudo-labels, most probable first); null when no AudioSet tagger ran.", True),
+    Column("tagger_scores", datasets.List(datasets.Value("float32")), "Sigmoid probabilities in [0, 1] of "
+           "`tagger_labels`, same order.", True),
     _string("category", f"One of {', '.join(CATEGORIES)} (zero-shot from audio and visual embeddings).", True),
     _float32("category_confidence", "Softmax probability of `category` among the six category prompts."),
     _float32("speech_ratio", "Fraction of the clip tagged as speech by the audio tagger."),

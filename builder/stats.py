@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from builder.curation_report import audio_category_counts
 from builder.schema import ConfigSchema
 
 SCORE_BINS = np.linspace(-1.0, 1.0, 201)
@@ -61,6 +62,7 @@ class ConfigStats:
     files_bytes: int = 0
     scores: dict[str, ScoreSummary] = field(default_factory=dict)
     values: dict[str, Counter] = field(default_factory=dict)  # small categorical columns: source, licence
+    audio_categories: Counter = field(default_factory=Counter)  # (AudioSet top-level category, label kind) -> clips
 
     def update(self, split: str, batch: pa.RecordBatch) -> None:
         self.rows[split] += batch.num_rows
@@ -69,6 +71,7 @@ class ConfigStats:
         for column in self.schema.columns:
             if column.is_score:
                 self.scores.setdefault(column.name, ScoreSummary()).update(batch.column(column.name))
+        self.audio_categories.update(audio_category_counts(batch))
         for name in ("category", "source", "license", "reject_reason", "caption_language"):
             if name in names:
                 counts = pc.value_counts(batch.column(name).fill_null("(none)"))

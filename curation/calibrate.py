@@ -31,17 +31,27 @@ def _matrix(column: pa.ChunkedArray) -> np.ndarray | None:
     return flat.astype(np.float32).reshape(len(column), -1)
 
 
+def _seconds(column: pa.ChunkedArray, dim: int) -> np.ndarray:
+    """(N, T_max, dim) per-second embeddings; clips shorter than T_max are padded with NaN rows, which the
+    temporal null score skips (a mismatched pair is compared over the seconds both clips have)."""
+    column = column.combine_chunks()
+    steps = pc.list_value_length(column).to_numpy(zero_copy_only=False) // dim
+    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim)
+    out = np.full((len(column), int(steps.max(initial=0)), dim), np.nan, np.float32)
+    rows = np.repeat(np.arange(len(column)), steps)
+    out[rows, np.arange(len(flat)) - np.repeat(np.cumsum(steps) - steps, steps)] = flat
+    return out
+
+
 def corpus_from_vectors(vectors: pa.Table, video_ids: list[str]) -> EmbeddingCorpus:
     audio = _matrix(vectors.column("audio"))
-    n, dim = audio.shape
-    audio_sec = _matrix(vectors.column("audio_sec"))
-    visual_sec = _matrix(vectors.column("visual_sec"))
+    dim = audio.shape[1]
     return EmbeddingCorpus(
         audio_emb=audio,
         visual_emb=_matrix(vectors.column("visual")),
         text_emb=_matrix(vectors.column("text")),
-        audio_sec=None if audio_sec is None else audio_sec.reshape(n, -1, dim),
-        visual_sec=None if visual_sec is None else visual_sec.reshape(n, -1, dim),
+        audio_sec=_seconds(vectors.column("audio_sec"), dim),
+        visual_sec=_seconds(vectors.column("visual_sec"), dim),
         video_ids=video_ids,
     )
 
@@ -55,7 +65,7 @@ def calibrated_thresholds(
     """
     corpus = corpus_from_vectors(vectors, sample_video_ids)
     fitted = calibrate(corpus, CalibrationConfig(min_pairs=config.calibration_pairs, k=config.calibration_k,
-                                                 seed=config.seed))
+                                                 seed=config.seed), kinds=config.calibrates or None)
     thresholds, report = {}, {}
     for kind, fit in fitted.by_kind.items():
         key, column = KINDS[kind]

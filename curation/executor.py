@@ -1,10 +1,9 @@
-"""Run stages over candidates split into tasks, locally, with atomic per-task outputs and resume.
+"""The local executor: tasks (see `curation.tasks`) in worker processes on this machine.
 
-Each task writes its outputs into `tasks/<i>.partial/`, then renames that directory to `tasks/<i>/`:
-the rename is the completion marker. A rerun skips finished tasks and discards partial ones, so a run
-killed at any point (even with kill -9) resumes with no lost and no duplicated records.
-Like datatrove's LocalPipelineExecutor, tasks run in worker processes; each process sets up every
-stage (and so loads every model) once.
+Like datatrove's LocalPipelineExecutor, each worker process sets every stage up once (models load once
+per process) and runs whole tasks; a task's outputs appear atomically, so a run killed at any point (even
+with kill -9) resumes with no lost and no duplicated records, and reuses only tasks whose fingerprint
+(inputs + stage settings) matches.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 from abc import ABC, abstractmethod
-import os
-import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,20 +20,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from curation import progress as progress_lines
 from curation.record import ClipRecord, Failure
 from curation.sources import Candidate
 from curation.stage import Stage
+from curation.tasks import Task, clean_partials, commit_task, plan_tasks, task_dir, tasks_to_run
 
-ERROR_SCHEMA = pa.schema(
-    [("clip_id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string())]
-)
+ERROR_SCHEMA = pa.schema([
+    ("clip_id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
+    ("video_id", pa.string()),
+    ("input", pa.string()),  # what was read: the URL or the local file
+    ("origin", pa.string()),  # where it was listed: "list.csv:12", or the scanned folder
+])
+
+
+def error_row(clip_id: str | None, stage: str, reason: str, detail: str, candidate: Candidate | None) -> dict:
+    """One errors-table row that names the input behind the failure, so a person can find the file."""
+    return {"clip_id": clip_id, "stage": stage, "reason": reason, "detail": detail,
+            "video_id": candidate.video_id if candidate else None,
+            "input": (candidate.local_path or candidate.url) if candidate else None,
+            "origin": candidate.origin if candidate else None}
 
 
 @dataclass(frozen=True)
 class ExecutorConfig:
     workers: int = 1  # task processes; 1 runs in this process
-    clips_per_task: int = 16
+    clips_per_task: int = 16  # mean candidates per task (tasks are cut by content, see curation.tasks)
     batch_size: int = 8  # records per stage call
+    redo_changed: bool = True  # False: refuse (one line) instead of redoing a task whose inputs/settings changed
 
 
 @dataclass
@@ -53,7 +64,7 @@ class StageCounts:
 
 @dataclass
 class TaskResult:
-    index: int
+    key: str
     counts: dict[str, StageCounts] = field(default_factory=dict)
     reasons: Counter = field(default_factory=Counter)  # "stage:reason" -> clips
     stage_stats: dict[str, dict] = field(default_factory=dict)  # stage -> counters spent on this task
@@ -71,8 +82,11 @@ class TaskWriter(ABC):
         """Table name -> Arrow schema of the task's output tables."""
 
 
-def task_dir(output: Path, index: int) -> Path:
-    return output / "tasks" / f"{index:05d}"
+def stage_settings(stages: Sequence[Stage], config: ExecutorConfig) -> dict:
+    """Everything a task's records depend on besides its inputs (part of every task's fingerprint)."""
+    settings = {stage.name: stage.output_settings() for stage in stages}
+    settings["executor"] = {"batch_size": config.batch_size}
+    return settings
 
 
 def run_tasks(
@@ -83,32 +97,41 @@ def run_tasks(
     config: ExecutorConfig = ExecutorConfig(),
     progress: bool = True,
 ) -> list[TaskResult]:
-    """Run every unfinished task; return the per-task counts of all tasks (finished earlier or now)."""
+    """Run every task not finished with the same fingerprint; return the results of all tasks, in plan order."""
+    output = Path(output)
     (output / "tasks").mkdir(parents=True, exist_ok=True)
-    size = max(1, config.clips_per_task)
-    tasks = [(i, list(candidates[start:start + size])) for i, start in enumerate(range(0, len(candidates), size))]
-    todo = [(i, chunk) for i, chunk in tasks if not task_dir(output, i).is_dir()]
-    with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="tasks", unit="task", disable=not progress) as bar:
-        jobs = [(index, chunk, output, writer, config.batch_size) for index, chunk in todo]
+    clean_partials(output)
+    tasks = plan_tasks(candidates, config.clips_per_task)
+    todo, reused = tasks_to_run(output, tasks, stage_settings(stages, config), config.redo_changed)
+    with tqdm(total=len(tasks), initial=reused, desc="tasks", unit="task", disable=not progress) as bar:
+        jobs = [(task, fingerprint, output, writer, config.batch_size) for task, fingerprint in todo]
         if config.workers <= 1 or len(jobs) <= 1:
             if jobs:
                 _setup_worker(stages)
-            for job in jobs:
-                _run_task(_WORKER_STAGES, *job)
-                bar.update()
+            progress_lines.set_sink(lambda message: bar.set_postfix_str(message[:80]))
+            try:
+                for job in jobs:
+                    _run_task(_WORKER_STAGES, *job)
+                    bar.set_postfix_str("")
+                    bar.update()
+            finally:
+                progress_lines.set_sink(None)
         else:
             context = multiprocessing.get_context("spawn")  # fork + torch/CUDA threads is unsafe
-            with context.Pool(min(config.workers, len(jobs)), initializer=_setup_worker, initargs=(stages,)) as pool:
+            with context.Pool(min(config.workers, len(jobs)), initializer=_setup_worker,
+                              initargs=(stages, progress)) as pool:
                 for _ in pool.imap_unordered(_run_in_worker, jobs):
                     bar.update()
-    return [load_task_result(output, index) for index, _ in tasks]
+    return [load_task_result(output, task.key) for task in tasks]
 
 
 _WORKER_STAGES: Sequence[Stage] = ()  # this process's stages, set up once (models loaded once)
 
 
-def _setup_worker(stages: Sequence[Stage]) -> None:
+def _setup_worker(stages: Sequence[Stage], show_status: bool = False) -> None:
     global _WORKER_STAGES
+    if show_status:  # a worker process has no bar of its own: its status lines are printed
+        progress_lines.set_sink(lambda message: tqdm.write(message))
     for stage in stages:
         stage.setup()
     _WORKER_STAGES = stages
@@ -118,32 +141,38 @@ def _run_in_worker(job: tuple) -> None:
     _run_task(_WORKER_STAGES, *job)
 
 
-def _run_task(
-    stages: Sequence[Stage], index: int, chunk: list[Candidate], output: Path, writer: TaskWriter, batch_size: int
-) -> None:
-    final = task_dir(output, index)
-    partial = final.with_name(final.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    result = TaskResult(index, {stage.name: StageCounts() for stage in stages})
+def run_task(stages: Sequence[Stage], task: Task, batch_size: int) -> tuple[TaskResult, dict[str, list[dict]], list[dict]]:
+    """Run set-up stages over one task in memory: (counts, rows per writer table, error rows)."""
+    result = TaskResult(task.key, {stage.name: StageCounts() for stage in stages})
     before = {stage.name: stage.stats() for stage in stages}
-    tables: dict[str, list[dict]] = {name: [] for name in writer.schemas()}
+    records: list[ClipRecord] = []
     errors: list[dict] = []
-    for start in range(0, len(chunk), batch_size):
-        batch = [ClipRecord(candidate) for candidate in chunk[start:start + batch_size]]
-        for record in _through(stages, batch, result, errors):
-            for name, row in writer.rows(record).items():
-                tables[name].append(row)
+    for start in range(0, len(task.candidates), batch_size):
+        batch = [ClipRecord(candidate) for candidate in task.candidates[start:start + batch_size]]
+        records += _through(stages, batch, result, errors)
     for stage in stages:
         spent = counter_delta(before[stage.name], stage.stats())
         if spent:
             result.stage_stats[stage.name] = spent
+    return result, records, errors
+
+
+def write_task(partial: Path, writer: TaskWriter, result: TaskResult, records: list[ClipRecord], errors: list[dict]) -> None:
+    """The task's files, inside its not-yet-visible directory."""
+    tables: dict[str, list[dict]] = {name: [] for name in writer.schemas()}
+    for record in records:
+        for name, row in writer.rows(record).items():
+            tables[name].append(row)
     for name, schema in writer.schemas().items():
         pq.write_table(pa.Table.from_pylist(tables[name], schema=schema), partial / f"{name}.parquet")
     pq.write_table(pa.Table.from_pylist(errors, schema=ERROR_SCHEMA), partial / "errors.parquet")
-    (partial / "stats.json").write_text(json.dumps(_result_to_json(result), indent=1))
-    _fsync_dir(partial)
-    os.replace(partial, final)  # the completion marker
+    (partial / "stats.json").write_text(json.dumps(_result_to_json(result), indent=1, sort_keys=True))
+
+
+def _run_task(stages: Sequence[Stage], task: Task, fingerprint: dict, output: Path, writer: TaskWriter,
+              batch_size: int) -> None:
+    result, records, errors = run_task(stages, task, batch_size)
+    commit_task(output, fingerprint, lambda partial: write_task(partial, writer, result, records, errors))
 
 
 def _through(
@@ -153,11 +182,14 @@ def _through(
         counts = result.counts[stage.name]
         counts.inputs += len(batch)
         survivors = []
+        by_clip = {record.clip_id: record.candidate for record in batch}
+        by_video = {record.candidate.video_id: record.candidate for record in batch}
         for item in stage.process(batch):
             if isinstance(item, Failure):
                 counts.failures += 1
                 result.reasons[f"{item.stage}:{item.reason}"] += 1
-                errors.append({"clip_id": item.clip_id, "stage": item.stage, "reason": item.reason, "detail": item.detail})
+                candidate = by_clip.get(item.clip_id) or by_video.get(item.clip_id.rsplit("_", 1)[0])
+                errors.append(error_row(item.clip_id, item.stage, item.reason, item.detail, candidate))
             else:
                 survivors.append(item)
         counts.outputs += len(survivors)
@@ -171,17 +203,17 @@ def _through(
 
 def _result_to_json(result: TaskResult) -> dict:
     return {
-        "index": result.index,
+        "key": result.key,
         "counts": {name: vars(c) for name, c in result.counts.items()},
         "reasons": dict(result.reasons),
         "stage_stats": result.stage_stats,
     }
 
 
-def load_task_result(output: Path, index: int) -> TaskResult:
-    data = json.loads((task_dir(output, index) / "stats.json").read_text())
+def load_task_result(output: Path, key: str) -> TaskResult:
+    data = json.loads((task_dir(output, key) / "stats.json").read_text())
     return TaskResult(
-        data["index"], {name: StageCounts(**c) for name, c in data["counts"].items()}, Counter(data["reasons"]),
+        data["key"], {name: StageCounts(**c) for name, c in data["counts"].items()}, Counter(data["reasons"]),
         data.get("stage_stats", {}),
     )
 
@@ -209,11 +241,5 @@ def read_task_tables(
     output: Path, results: Sequence[TaskResult], name: str, columns: list[str] | None = None
 ) -> pa.Table:
     """Concatenate one table over the given tasks, in task order (deterministic whatever the run order)."""
-    tables = [pq.read_table(task_dir(output, r.index) / f"{name}.parquet", columns=columns) for r in results]
+    tables = [pq.read_table(task_dir(output, r.key) / f"{name}.parquet", columns=columns) for r in results]
     return pa.concat_tables(tables) if tables else pa.table({})
-
-
-def _fsync_dir(path: Path) -> None:
-    for file in path.iterdir():
-        with open(file, "rb") as handle:
-            os.fsync(handle.fileno())

@@ -18,6 +18,9 @@ Why it is built this way (video2dataset's users report bot checks, HTTP 429 and 
 Cache layout: ``cache_dir/sections/{clip_id}_{end ms}.{ext}`` holds just the clip (needs ffmpeg);
 ``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video.
 
+``probe_remote`` asks the same workers for metadata only (is the video there, how long is it), for
+availability checks that download no media.
+
 Failures raise ``ClipError`` with reason ``invalid_video_id``, ``unsafe_path``, ``missing_file``,
 ``http_404``, ``blocked``, ``rate_limited`` (429 after all retries), ``http_5xx``, ``http_error``,
 ``timeout`` or ``download_failed``. Details have URL query strings removed; cookies never reach logs.
@@ -39,11 +42,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yt_dlp
 from yt_dlp.extractor import gen_extractor_classes
@@ -51,10 +55,12 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 from yt_dlp.utils import download_range_func
 
+from curation import progress
 from curation.errors import ClipError
 from curation.sources import SAFE_ID_RE, Candidate, is_youtube_id, youtube_url
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # yt-dlp options a caller may add. Everything that decides where files go, what is retried or what is
 # logged stays under this module's control.
@@ -92,7 +98,7 @@ class FetchConfig:
     ``rate_limit`` is bytes/s; ``sleep_interval_s`` is slept by yt-dlp before each download.
     """
 
-    cache_dir: Path
+    cache_dir: Path | None = None  # None in a pipeline config: the run's `<output>/cache`
     timeout_s: float = 300.0
     socket_timeout_s: float = 20.0
     retries: int = 3
@@ -111,7 +117,8 @@ class FetchConfig:
     extra_ytdlp_opts: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         unknown = set(self.extra_ytdlp_opts) - ALLOWED_EXTRA_OPTS
         if unknown:
             raise ValueError(f"yt-dlp options not in the allow-list: {sorted(unknown)}")
@@ -156,7 +163,43 @@ def fetch(candidate: Candidate, config: FetchConfig) -> FetchedMedia:
         folder, stem, section = "sections", section_stem, (candidate.start_time, candidate.end_time)
     else:
         folder, stem, section = "videos", candidate.video_id, None
-    job = _Job(
+    job = _job(url, config, cache, ffmpeg, section)
+
+    def commit(result: str, tmp_dir: Path) -> Path:
+        return _commit(Path(result), tmp_dir, cache, cache / folder, stem)
+
+    path, attempts = _with_retries(candidate.clip_id, job, cache, stem, config, commit)
+    if section is None:
+        return FetchedMedia(path, 0.0, None, False, "whole", attempts)
+    return FetchedMedia(path, section[0], section[1], False, "section", attempts)
+
+
+@dataclass(frozen=True)
+class RemoteInfo:
+    """What yt-dlp reports about a video without downloading it; ``duration`` is None when unknown."""
+
+    duration: float | None
+    attempts: int
+
+
+def probe_remote(candidate: Candidate, config: FetchConfig) -> RemoteInfo:
+    """Metadata only (yt-dlp ``extract_info`` without download): is the video there, and how long is it?
+
+    Same worker processes, deadline, retries and failure reasons as ``fetch``; no media is written.
+    """
+    url = _validated_url(candidate)
+    cache = config.cache_dir.resolve()
+    job = _job(url, config, cache, find_ffmpeg(config.ffmpeg_location), None, metadata_only=True)
+    result, attempts = _with_retries(candidate.clip_id, job, cache, candidate.clip_id, config, lambda r, _: r)
+    duration = json.loads(result).get("duration")
+    return RemoteInfo(float(duration) if isinstance(duration, (int, float)) else None, attempts)
+
+
+def _job(
+    url: str, config: FetchConfig, cache: Path, ffmpeg: str | None, section: tuple[float, float] | None,
+    metadata_only: bool = False,
+) -> _Job:
+    return _Job(
         url=url,
         format=config.format if ffmpeg else config.format_without_ffmpeg,
         section=section,
@@ -169,11 +212,8 @@ def fetch(candidate: Candidate, config: FetchConfig) -> FetchedMedia:
         cookies_from_browser=config.cookies_from_browser,
         ytdlp_cachedir=str(cache / ".yt-dlp"),
         extra=dict(config.extra_ytdlp_opts),
+        metadata_only=metadata_only,
     )
-    path, attempts = _download_with_retries(candidate.clip_id, job, cache, cache / folder, stem, config)
-    if section is None:
-        return FetchedMedia(path, 0.0, None, False, "whole", attempts)
-    return FetchedMedia(path, section[0], section[1], False, "section", attempts)
 
 
 @functools.lru_cache(maxsize=8)
@@ -219,6 +259,7 @@ class _Job:
     cookies_from_browser: tuple[str, ...] | None = field(repr=False)
     ytdlp_cachedir: str
     extra: dict[str, Any] = field(repr=False)
+    metadata_only: bool = False  # extract_info without download: the result is JSON metadata, not a path
 
 
 @dataclass(frozen=True)
@@ -264,9 +305,11 @@ def _cached(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _download_with_retries(
-    clip: str, job: _Job, cache: Path, folder: Path, stem: str, config: FetchConfig
-) -> tuple[Path, int]:
+def _with_retries(
+    clip: str, job: _Job, cache: Path, stem: str, config: FetchConfig, accept: Callable[[str, Path], _T]
+) -> tuple[_T, int]:
+    """Run ``job`` until it succeeds, fails for good, or the deadline passes; ``accept`` takes the
+    worker's result and its temp folder (removed afterwards) and returns what the caller keeps."""
     rng = random.Random(None if config.jitter_seed is None else f"{config.jitter_seed}:{clip}")
     partial_root = cache / ".partial"
     partial_root.mkdir(parents=True, exist_ok=True)
@@ -280,7 +323,7 @@ def _download_with_retries(
             try:
                 result = worker.run(job, tmp_dir, deadline - time.monotonic())
                 if isinstance(result, str):
-                    return _commit(Path(result), Path(tmp_dir), cache, folder, stem), attempts
+                    return accept(result, Path(tmp_dir)), attempts
             finally:
                 shutil.rmtree(tmp_dir, ignore_errors=True)
             if not result.retryable or attempts > config.retries:
@@ -289,6 +332,7 @@ def _download_with_retries(
             if time.monotonic() + delay >= deadline:
                 raise ClipError(result.reason, f"{result.detail} (no time left to retry)")
             log.info("%s: attempt %d failed (%s); retrying in %.2fs", clip, attempts, result.reason, delay)
+            progress.status(f"retrying {clip} ({attempts}/{config.retries}, {result.reason}, {delay:.0f} s)")
             time.sleep(delay)
     finally:
         _give_back(worker)
@@ -349,6 +393,7 @@ class _Worker:
         self._jobs = Connection(job_w, readable=False)
         self._results = Connection(result_r, writable=False)
         self.jobs = 0
+        _live_workers.add(self)
         try:
             ready = self._results.poll(_WORKER_START_TIMEOUT_S) and self._results.recv() == "ready"
         except EOFError:
@@ -392,6 +437,16 @@ class _Worker:
 
 
 _idle_workers: list[_Worker] = []
+_live_workers: weakref.WeakSet[_Worker] = weakref.WeakSet()  # idle or busy
+
+
+def stop_workers() -> None:
+    """Kill every download worker of this process, busy ones too: their ``fetch`` calls fail at once.
+
+    For an interrupted run, which would otherwise wait for in-flight downloads up to their deadline.
+    """
+    for worker in list(_live_workers):
+        worker.kill()
 _idle_lock = threading.Lock()
 
 
@@ -415,8 +470,8 @@ def _give_back(worker: _Worker) -> None:
 
 def _forget_workers_after_fork() -> None:
     """A forked process must not share its parent's workers (their pipes) or a lock held at fork time."""
-    global _idle_workers, _idle_lock
-    _idle_workers, _idle_lock = [], threading.Lock()
+    global _idle_workers, _idle_lock, _live_workers
+    _idle_workers, _idle_lock, _live_workers = [], threading.Lock(), weakref.WeakSet()
 
 
 os.register_at_fork(after_in_child=_forget_workers_after_fork)
@@ -446,7 +501,9 @@ def _download(job: _Job, tmp_dir: str) -> str:
     # becomes a whole-file download when ffmpeg is not on PATH.
     FFmpegPostProcessor._ffmpeg_location.set(job.ffmpeg)
     with yt_dlp.YoutubeDL(_ydl_opts(job, tmp_dir)) as ydl:
-        info = ydl.extract_info(job.url, download=True)
+        info = ydl.extract_info(job.url, download=not job.metadata_only)
+    if job.metadata_only:
+        return json.dumps({"duration": (info or {}).get("duration")})
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise RuntimeError("yt-dlp returned no downloaded file")

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,14 @@ import pyarrow.parquet as pq
 
 from builder.release import RetentionRow, RunSummary
 from builder.schema import CONFIGS
+from curation import output_dir
 from curation import sources as src
 from curation.config import PipelineConfig, config_to_yaml
 from curation.executor import (
     ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
 )
-from curation.fetch import FetchConfig
 from curation.filters import (
-    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, sync_flags, with_columns,
+    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, realign_row, sync_flags, with_columns,
 )
 from curation.record import ClipRecord
 from curation.stage import Stage
@@ -57,13 +57,11 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     from curation.stages.score import ScoreStage
     from curation.stages.segment import SegmentStage
 
-    fetch = config.fetch
-    cache_dir = fetch.cache_dir or os.path.join(config.output, "cache")
+    fetch = config.fetch if config.fetch.cache_dir else replace(config.fetch, cache_dir=Path(config.output) / "cache")
     stages: list[Stage] = [
-        FetchStage(FetchConfig(cache_dir=Path(cache_dir), timeout_s=fetch.timeout_s, retries=fetch.retries,
-                               section_download=fetch.section_download, rate_limit=fetch.rate_limit,
-                               sleep_interval_s=fetch.sleep_interval_s, cookies_file=fetch.cookies_file)),
-        SegmentStage(config.segment.mode, max_clips=config.segment.max_clips, detector=config.segment.detector),
+        FetchStage(fetch),
+        SegmentStage(config.segment.mode, config.segment.clip_seconds, config.segment.max_clips,
+                     config.segment.detector, config.segment.min_seconds, config.segment.max_seconds),
         DecodeStage(DecodeConfig(), threads=config.decode.threads),
     ]
     if config.caption.settings:
@@ -71,6 +69,11 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
 
         stages.append(CaptionStage(config.caption.settings))
     stages += [EmbedStage(config.embed), ScoreStage()]
+    if config.filter.realign:
+        from curation.stages.realign import RealignStage
+
+        f = config.filter
+        stages.append(RealignStage(config.embed, f.sync_min_confidence, f.realign_min_s, f.realign_max_s))
     if config.voiceover.enabled:
         from curation.stages.voiceover import VoiceoverStage
 
@@ -90,8 +93,12 @@ class ScoredWriter(TaskWriter):
         c = record.candidate
         row = {name: None for name in SCORED_COLUMNS}
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
-                   end_time=c.end_time, source=c.source, license=c.license)
-        row.update({k: v for k, v in record.columns.items() if k in row})
+                   end_time=c.end_time, source=c.source, license=c.license, labels=list(c.labels),
+                   label_ids=list(c.label_ids))
+        unknown = set(record.columns) - set(row)
+        if unknown:  # e.g. a stage writing a column the global filters own
+            raise KeyError(f"{record.clip_id}: stages wrote columns outside the scored schema: {sorted(unknown)}")
+        row.update(record.columns)
         e = record.embeddings
         vectors = {"clip_id": c.clip_id, "text": e["text"].tolist() if "text" in e else None}
         vectors.update({k: np.asarray(e[k], np.float32).ravel().tolist() for k in ("audio", "visual", "audio_sec", "visual_sec")})
@@ -105,6 +112,18 @@ class RunResult:
     summary: RunSummary
     counts: dict[str, StageCounts]
     reasons: Counter
+    scored: int = 0  # candidates that reached the filters
+    kept: int = 0  # ... and passed them
+
+    def nothing_kept_message(self) -> str:
+        """Why an empty `default` config happened, and what to try, for the one-line CLI error."""
+        s = self.summary
+        thresholds = ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                               for k, v in s.thresholds.items()) or "none"
+        why = "; the scores came from random weights" if s.random_weights else ""
+        return (f"0 of {self.scored} scored clips passed the filters (mode {s.filter_mode}, thresholds: {thresholds}"
+                f"{why}); records.parquet keeps every scored clip with its flags: try --set filter.mode=none, "
+                "another --filters preset, or filter.mode=calibrated")
 
     def retention_table(self) -> str:
         lines = [f"{'stage':<22}{'in':>8}{'out':>8}{'failed':>8}{'kept':>8}"]
@@ -114,31 +133,44 @@ class RunResult:
 
 
 def read_candidates(config: PipelineConfig) -> tuple[list[src.Candidate], list[src.InvalidRow]]:
+    from curation.ontology import load_ontology
+
     seen: set[str] = set()
     items: list[src.Item] = []
     s = config.sources
-    for path in s.clip_lists:
-        items += src.read_clip_list(path, license=s.license, seen=seen)
-    for path in s.id_lists:
-        items += src.read_id_list(path, license=s.license, seen=seen)
-    for path in s.url_lists:
-        items += src.read_url_list(path, license=s.license, seen=seen)
-    for path in s.directories:
-        items += src.scan_directory(path, license=s.license, seen=seen)
+    clip_options = {"span": (config.segment.min_seconds, config.segment.max_seconds),
+                    "label_names": load_ontology(s.ontology).names if s.clip_lists else None}
+    readers = (("clip_lists", src.read_clip_list, False), ("id_lists", src.read_id_list, False),
+               ("url_lists", src.read_url_list, False), ("directories", src.scan_directory, True))
+    for key, reader, folder in readers:
+        for i, path in enumerate(getattr(s, key)):
+            _check_input(f"sources.{key}[{i}]", Path(path), folder)
+            items += reader(path, license=s.license, seen=seen, **(clip_options if key == "clip_lists" else {}))
     candidates = [i for i in items if isinstance(i, src.Candidate)]
     invalid = [i for i in items if isinstance(i, src.InvalidRow)]
     return candidates, invalid
 
 
-def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | None = None) -> RunResult:
+def _check_input(key: str, path: Path, folder: bool) -> None:
+    """A missing list or folder is a config mistake: name the key, not just the file."""
+    if not path.exists():
+        raise FileNotFoundError(f"config {key}: {path} does not exist")
+    if folder and not path.is_dir():
+        raise NotADirectoryError(f"config {key}: {path} is a file; `sources.directories` takes folders "
+                                 "(put list files under clip_lists, id_lists or url_lists)")
+    if not folder and path.is_dir():
+        raise IsADirectoryError(f"config {key}: {path} is a folder; put it under `sources.directories`")
+
+
+def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | None = None,
+           overwrite: bool = False) -> RunResult:
     """Run (or resume) the whole curation into `config.output`."""
-    output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
-    _write_atomic(output / "config.yaml", config_to_yaml(config))
     candidates, invalid = read_candidates(config)
     if not candidates:
         raise ValueError(f"no valid candidates in the configured sources ({len(invalid)} rows rejected)")
     stages = stages if stages is not None else build_stages(config)
+    output = output_dir.claim(config.output, "curate", overwrite, legacy=("config.yaml", "tasks"))
+    _write_atomic(output / "config.yaml", config_to_yaml(config))
     results = run_tasks(stages, candidates, output, ScoredWriter(), config.executor, progress)
     counts = _sum_counts(stages, results)
     reasons = sum((r.reasons for r in results), Counter())
@@ -149,12 +181,13 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
     _write_outputs(output, outcome, results, invalid, summary, counts, reasons)
     if config.media.enabled:
         _write_media(output, outcome.table, read_task_tables(output, results, "media_refs"), config.media.licenses)
-    return RunResult(output, summary, counts, reasons)
+    kept = outcome.table.column("kept").to_numpy(zero_copy_only=False)
+    return RunResult(output, summary, counts, reasons, scored=len(kept), kept=int(kept.sum()))
 
 
 def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
     calibrated, report = None, {}
-    if config.filter.mode == "calibrated":
+    if config.filter.calibrates is not None:
         from curation.calibrate import calibrated_thresholds
 
         step = max(1, math.ceil(len(results) * config.executor.clips_per_task / config.filter.calibration_clips))
@@ -163,12 +196,14 @@ def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: lis
         video_ids = read_task_tables(output, sample, "scored", ["video_id"]).column("video_id").to_pylist()
         calibrated, report = calibrated_thresholds(vectors, video_ids, scored, config.filter)
     thresholds = config.filter.thresholds(calibrated)
-    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter))
+    outcome = apply_filters(scored, thresholds, sync_flags(scored, config.filter), config.filter.off_reasons())
     outcome.report = {"calibration": report} if report else {}
     if config.voiceover.enabled:
         outcome.report["avset_retention"] = apply_voiceover(outcome, thresholds)
     if config.selection.enabled:
         _select(config, outcome, output, results)
+    if config.filter.realign:
+        outcome.retention.append(realign_row(outcome.table))
     if config.filter.sync_max_offset_s is not None:
         outcome.thresholds["sync max offset (s)"] = config.filter.sync_max_offset_s
         outcome.thresholds["sync min confidence"] = config.filter.sync_min_confidence
@@ -256,18 +291,30 @@ def _write_outputs(
     os.replace(tmp, output / "embeddings.parquet")
     errors = read_task_tables(output, results, "errors")
     read_errors = pa.Table.from_pylist(
-        [{"clip_id": None, "stage": "read", "reason": r.reason, "detail": f"{r.path}:{r.line_no}: {r.detail or r.raw}"}
-         for r in invalid],
+        [{"clip_id": None, "stage": "read", "reason": r.reason, "detail": r.detail or r.raw, "video_id": None,
+          "input": r.raw, "origin": f"{r.path}:{r.line_no}" if r.line_no else r.path} for r in invalid],
         schema=ERROR_SCHEMA,
     )
-    _write_parquet(output / "errors.parquet", pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)]))
+    all_errors = pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)])
+    _write_parquet(output / "errors.parquet", all_errors)
     _write_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
     stage_stats: dict = {}
     for result in results:
         counter_sum(stage_stats, result.stage_stats)
     stats = {"stages": {name: vars(c) for name, c in counts.items()}, "failure_reasons": dict(sorted(reasons.items())),
-             "retention": [vars(r) for r in summary.retention], "stage_stats": stage_stats}
+             "retention": [vars(r) for r in summary.retention], "stage_stats": stage_stats,
+             "failure_examples": _failure_examples(all_errors)}
     _write_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
+
+
+def _failure_examples(errors: pa.Table, per_reason: int = 3) -> dict[str, list[dict]]:
+    """A few rows per "stage:reason", with the input and where it was listed, to find the file behind a count."""
+    examples: dict[str, list[dict]] = {}
+    for row in errors.select(["stage", "reason", "clip_id", "input", "origin", "detail"]).to_pylist():
+        group = examples.setdefault(f"{row.pop('stage')}:{row.pop('reason')}", [])
+        if len(group) < per_reason:
+            group.append(row)
+    return examples
 
 
 def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list[str]) -> None:
@@ -284,10 +331,12 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
             if row["license"] not in licenses:
                 continue
             ref = where[row["clip_id"]]
-            start = row["start_time"] - ref["media_offset"]
-            clip = decode_clip(ref["media_path"], start, start + 10.0, DecodeConfig(motion=False))
+            start, end = row["start_time"] - ref["media_offset"], row["end_time"] - ref["media_offset"]
+            clip = decode_clip(ref["media_path"], start, end, DecodeConfig(motion=False))
+            if shift := row["av_shift_s"]:  # re-aligned: the audio that was scored, under the same frames
+                clip = decode_clip(ref["media_path"], start + shift, end + shift, DecodeConfig(motion=False))
             rows.append({"clip_id": row["clip_id"], "audio": {"bytes": flac_bytes(clip.audio), "path": None},
-                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, start + 10.0, clip.audio),
+                         "video": {"bytes": clip_mp4_bytes(ref["media_path"], start, end, clip.audio),
                                    "path": None}})
             if len(rows) == 16:  # bounded memory; the builder regroups rows for publishing anyway
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))

@@ -2,7 +2,9 @@
 
 Every reader yields ``Candidate | InvalidRow`` in input order (folders: sorted by relative path), so a
 run can record each rejected row next to the clips it kept instead of stopping at the first bad line.
-Rows are rejected with reason ``malformed_row``, ``invalid_video_id``, ``unsafe_path`` or ``duplicate``.
+Rows are rejected with reason ``malformed_row``, ``invalid_video_id``, ``unsafe_path``, ``duplicate``,
+``span_out_of_range`` (a clip shorter or longer than the accepted range) or ``unknown_label`` (a label MID
+the ontology does not define).
 Duplicates are rows whose ``clip_id`` was already yielded; pass one ``seen`` set to several readers to
 drop duplicates across inputs too. Counting rejections per reason gives the run's input statistics.
 
@@ -13,13 +15,14 @@ local files and plain URLs get ``sha1(...)[:16]`` hex ids (see ``scan_directory`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import math
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 YOUTUBE_ID_RE = re.compile(r"[A-Za-z0-9_-]{11}")
@@ -27,6 +30,8 @@ SAFE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Plain decimal seconds only: signs, exponents, "nan", "inf" and "1_000" (all accepted by float()) are
 # ambiguous in a published list, so they are rejected.
 _TIME_RE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+# AudioSet / Freebase label ids: /m/09x0r, /t/dd00088, /g/11b630rrvh
+MID_RE = re.compile(r"/[a-z]/[0-9a-z_]+")
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi")
 _RAW_MAX = 200
 
@@ -34,6 +39,8 @@ MALFORMED_ROW = "malformed_row"
 INVALID_VIDEO_ID = "invalid_video_id"
 UNSAFE_PATH = "unsafe_path"
 DUPLICATE = "duplicate"
+SPAN_OUT_OF_RANGE = "span_out_of_range"
+UNKNOWN_LABEL = "unknown_label"
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,10 @@ class Candidate:
     source: str
     license: str = "unknown"
     local_path: str | None = None
+    label_ids: tuple[str, ...] = ()  # AudioSet MIDs given by the clip list, in list order
+    labels: tuple[str, ...] = ()  # their display names from the ontology
+    # where it was read: "list.csv:12" or the scanned folder; errors name it, but it is not the clip's identity
+    origin: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,14 +105,21 @@ def youtube_url(video_id: str) -> str:
 
 
 def read_clip_list(
-    path: str | os.PathLike[str], license: str = "unknown", seen: set[str] | None = None
+    path: str | os.PathLike[str],
+    license: str = "unknown",
+    seen: set[str] | None = None,
+    span: tuple[float, float] | None = None,
+    label_names: Mapping[str, str] | None = None,
 ) -> Iterator[Item]:
-    """ACAV100M ``videoID,start,end`` rows (header optional) or AudioSet ``YTID, start, end, labels``.
+    """ACAV100M ``videoID,start,end`` rows (header optional) or AudioSet ``YTID, start, end, "labels"``.
 
-    Blank lines and ``#`` lines are skipped; columns after the third are ignored. The first data line is
-    taken as a header (and skipped) when neither its first column is an id nor its second a number.
+    Blank lines and ``#`` lines are skipped. Columns after the third are AudioSet label MIDs (one per
+    column, or comma-separated inside one quoted column as AudioSet writes them); with ``label_names``
+    (MID -> display name, e.g. from ``curation.ontology``) every MID must be known and gets its
+    name. ``span`` = (min, max) seconds rejects rows whose ``end - start`` lies outside it. The first data
+    line is taken as a header (and skipped) when neither its first column is an id nor its second a number.
     """
-    return _dedupe(str(path), _clip_rows(Path(path), license), seen)
+    return _dedupe(str(path), _clip_rows(Path(path), license, span, label_names), seen)
 
 
 def read_id_list(
@@ -145,6 +163,7 @@ def _dedupe(path: str, rows: Iterator[tuple[int, str, Item]], seen: set[str] | N
                 yield InvalidRow(path, line_no, DUPLICATE, raw[:_RAW_MAX], f"clip_id {item.clip_id} already read")
                 continue
             seen.add(item.clip_id)
+            item = dataclasses.replace(item, origin=f"{path}:{line_no}" if line_no else path)
         yield item
 
 
@@ -162,19 +181,24 @@ def _parse_time(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _clip_rows(path: Path, license: str) -> Iterator[tuple[int, str, Item]]:
+def _clip_rows(
+    path: Path, license: str, span: tuple[float, float] | None, label_names: Mapping[str, str] | None
+) -> Iterator[tuple[int, str, Item]]:
     for n, (line_no, text) in enumerate(_data_lines(path)):
         fields = [f.strip() for f in next(csv.reader([text], skipinitialspace=True))]
         if n == 0 and _is_header(fields):
             continue
-        yield line_no, text, _clip_row(path, line_no, text, fields, license)
+        yield line_no, text, _clip_row(path, line_no, text, fields, license, span, label_names)
 
 
 def _is_header(fields: list[str]) -> bool:
     return len(fields) >= 2 and not is_youtube_id(fields[0]) and _parse_time(fields[1]) is None
 
 
-def _clip_row(path: Path, line_no: int, text: str, fields: list[str], license: str) -> Item:
+def _clip_row(
+    path: Path, line_no: int, text: str, fields: list[str], license: str,
+    span: tuple[float, float] | None = None, label_names: Mapping[str, str] | None = None,
+) -> Item:
     def invalid(reason: str, detail: str) -> InvalidRow:
         return InvalidRow(str(path), line_no, reason, text[:_RAW_MAX], detail)
 
@@ -188,7 +212,19 @@ def _clip_row(path: Path, line_no: int, text: str, fields: list[str], license: s
         return invalid(MALFORMED_ROW, "start/end must be plain non-negative decimal seconds")
     if end <= start:
         return invalid(MALFORMED_ROW, "end must be greater than start")
-    return Candidate(clip_id(video_id, start), video_id, youtube_url(video_id), start, end, "youtube", license)
+    if span is not None and not span[0] - 1e-6 <= end - start <= span[1] + 1e-6:
+        return invalid(SPAN_OUT_OF_RANGE, f"clip is {end - start:g} s; accepted {span[0]:g}-{span[1]:g} s "
+                                          "(segment.min_seconds / segment.max_seconds)")
+    mids = [m.strip() for field in fields[3:] for m in field.split(",") if m.strip()]
+    if bad := [m for m in mids if not MID_RE.fullmatch(m)]:
+        return invalid(MALFORMED_ROW, f"columns after videoID,start,end must be AudioSet label ids such as "
+                                      f"/m/09x0r; got {bad[0][:40]!r}")
+    if label_names is not None and (unknown := [m for m in mids if m not in label_names]):
+        return invalid(UNKNOWN_LABEL, f"label {unknown[0]} is not in the ontology (set sources.ontology to "
+                                      "an ontology.json that defines it)")
+    names = tuple(label_names[m] for m in mids) if label_names is not None else ()
+    return Candidate(clip_id(video_id, start), video_id, youtube_url(video_id), start, end, "youtube", license,
+                     label_ids=tuple(dict.fromkeys(mids)), labels=tuple(dict.fromkeys(names)))
 
 
 def _id_rows(path: Path, license: str) -> Iterator[tuple[int, str, Item]]:

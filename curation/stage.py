@@ -29,6 +29,8 @@ class Resources:
 class Stage(ABC):
     name: str = "stage"
     resources: Resources = Resources()
+    # attributes that do not change what the stage outputs (so are not part of task fingerprints)
+    runtime_attributes: frozenset[str] = frozenset()
 
     def setup(self) -> None:  # noqa: B027 - optional hook, most stages load nothing
         """Load models or open clients; called once per worker process before the first batch."""
@@ -36,6 +38,25 @@ class Stage(ABC):
     @abstractmethod
     def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
         """Yield the records that go on (possibly more than came in) and a Failure for each that does not."""
+
+    def output_settings(self) -> dict[str, Any]:
+        """What this stage's output depends on: part of every task's fingerprint (see curation.tasks).
+
+        By default the stage's constructor settings: its public attributes that are settings (dataclass
+        configs through their `identity()` when they have one, which names model weights); objects set up
+        later (models, clients) are not settings.
+        """
+        from curation.tasks import plain
+
+        settings = {}
+        for key, value in sorted(vars(self).items()):
+            if key.startswith("_") or key in self.runtime_attributes or key == "resources" or value is None:
+                continue  # None: a model or client not set up yet
+            try:
+                settings[key] = plain(value)
+            except TypeError:
+                continue
+        return settings
 
     def describe(self) -> dict[str, str]:
         """Provenance for the run summary: role -> model or method."""

@@ -169,3 +169,43 @@ def test_demucs_separator_keeps_the_effect_stem_not_the_dialog(tmp_path):
     dialog = DemucsSeparator([_band_demixer(["music", "effect", "dialog"])], keep=("dialog",))
     kept_voice = dialog.separate((voice + effect).astype(np.float32), TagResult(0.5, 0.0, 0.1, "t"))
     assert corr(kept_voice.astype(np.float64), voice) > 0.99  # the oracle demixer itself separates both ways
+
+
+@pytest.mark.filterwarnings("ignore:At least one mel filter has all zero values")
+def test_ast_tagger_top_k_labels_are_published(tiny_ast, tmp_path):
+    import torch
+    import pyarrow.parquet as pq
+
+    from builder.curation_report import audio_category_counts, audio_category_table
+    from curation.config import load_config
+    from curation.media.synthetic import make_clip
+    from curation.pipeline import curate
+
+    tagger = AstTagger.from_pretrained(tiny_ast, top_k=3)
+    audio = np.random.default_rng(1).normal(0, 0.1, (2, 64_000)).astype(np.float32)  # 4 s clips
+    inputs = tagger.feature_extractor(list(audio), sampling_rate=16_000, return_tensors="pt")
+    with torch.no_grad():
+        probs = torch.sigmoid(tagger.model(**inputs).logits).numpy()
+    for row, tag in zip(probs, tagger.tag(audio), strict=True):
+        order = sorted(range(len(row)), key=lambda i: -row[i])[:3]
+        assert tag.labels == tuple(LABELS[i] for i in order)
+        assert tag.label_scores == pytest.approx([row[i] for i in order], abs=1e-6)
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for seed in range(2):
+        make_clip(corpus / f"clip_{seed}.mp4", "sync", seed=seed)
+    config = load_config(None, [f"output={tmp_path / 'run'}", f"sources.directories=[{corpus}]", "embed.variant=tiny",
+                                "segment.mode=fixed", "filter.mode=none", "voiceover.enabled=true",
+                                "voiceover.tagger=ast", f"voiceover.ast_checkpoint={tiny_ast}",
+                                "voiceover.tagger_top_k=3", "voiceover.recycle=false"])
+    result = curate(config, progress=False)
+    rows = pq.read_table(result.output / "records.parquet").to_pylist()
+    for row in rows:
+        assert len(row["tagger_labels"]) == 3 and set(row["tagger_labels"]) <= set(LABELS.values())
+        assert row["tagger_scores"] == sorted(row["tagger_scores"], reverse=True)
+        assert all(0.0 <= p <= 1.0 for p in row["tagger_scores"]) and row["labels"] == []
+    # random weights flag every clip as voice-over, so nothing is kept: the card's table over all candidates
+    counts = audio_category_counts(pq.read_table(result.output / "records.parquet"))
+    assert sum(counts.values()) >= 2 and {kind for _, kind in counts} == {"tagger"}
+    assert "from tagger pseudo-labels" in audio_category_table(counts)

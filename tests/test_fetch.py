@@ -22,6 +22,7 @@ from yt_dlp.networking.exceptions import HTTPError
 from yt_dlp.utils import DownloadError, ExtractorError
 
 from curation import fetch as fetch_mod
+from curation import progress
 from curation.errors import ClipError
 from curation.fetch import FetchConfig, backoff_delay, fetch
 from curation.media.synthetic import make_clip
@@ -235,6 +236,17 @@ def test_403_is_blocked_without_retry(server: MediaServer, config: FetchConfig) 
 
 
 def test_500_twice_then_success(server: MediaServer, config: FetchConfig) -> None:
+    shown: list[str] = []
+    progress.set_sink(shown.append)  # what the progress bar's postfix would show
+    try:
+        _retried_fetch(server, config)
+    finally:
+        progress.set_sink(None)
+    assert len(shown) == 2 and all(line.startswith("retrying ") and "http_5xx" in line for line in shown), shown
+    assert shown[0].split("(")[1].startswith("1/") and shown[1].split("(")[1].startswith("2/")
+
+
+def _retried_fetch(server: MediaServer, config: FetchConfig) -> None:
     server.scripts["/v/a.mp4"] = [500, 503]
     got = fetch(url_candidate(server.url("/v/a.mp4")), config)
     assert got.attempts == 3 and got.path.is_file()

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from curation.executor import ExecutorConfig, TaskWriter, read_task_tables, run_tasks, task_dir
+from curation.executor import ExecutorConfig, TaskWriter, read_task_tables, run_tasks
+from curation.tasks import finished_record, plan_tasks, task_dir
 from curation.record import ClipRecord
 from curation.sources import Candidate
 from curation.stage import PerClipStage
@@ -23,11 +23,11 @@ from curation.stage import PerClipStage
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Square(PerClipStage):
-    name = "square"
+class Scale(PerClipStage):
+    name = "scale"
 
     def process_one(self, record: ClipRecord):
-        record.columns["value"] = float(record.candidate.start_time) ** 2
+        record.columns["sim_av_instance"] = float(record.candidate.start_time) / 100
         yield record
 
 
@@ -37,7 +37,7 @@ class TwoTables(TaskWriter):
                 "second": pa.schema([("clip_id", pa.string()), ("value", pa.float64())])}
 
     def rows(self, record: ClipRecord) -> dict[str, dict]:
-        return {"first": {"clip_id": record.clip_id}, "second": {"clip_id": record.clip_id, **record.columns}}
+        return {"first": {"clip_id": record.clip_id}, "second": {"clip_id": record.clip_id, "value": record.columns["sim_av_instance"]}}
 
 
 def candidates(n: int = 6) -> list[Candidate]:
@@ -45,7 +45,7 @@ def candidates(n: int = 6) -> list[Candidate]:
 
 
 def run(output: Path) -> list:
-    return run_tasks([Square()], candidates(), output, TwoTables(), ExecutorConfig(clips_per_task=3), progress=False)
+    return run_tasks([Scale()], candidates(), output, TwoTables(), ExecutorConfig(clips_per_task=3), progress=False)
 
 
 CHILD = """
@@ -69,16 +69,19 @@ def test_a_task_killed_between_its_files_is_not_finished_and_reruns_exactly_once
     child = subprocess.run([sys.executable, "-c", CHILD.format(tests=str(ROOT / "tests"), out=str(out))],
                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, timeout=120)
     assert child.returncode == -9, child.stderr.decode()[-2000:]
-    assert not task_dir(out, 0).exists() and not task_dir(out, 1).exists()  # nothing looks finished
+    tasks = plan_tasks(candidates(), 3)
+    assert all(finished_record(out, t.key) is None and not task_dir(out, t.key).exists() for t in tasks)
     leftovers = [p for p in (out / "tasks").rglob("*.parquet")]
     assert len(leftovers) == 1  # the half-written task: one file out of its outputs
     results = run(out)
-    assert [r.index for r in results] == [0, 1]
-    for index in (0, 1):
-        files = sorted(p.name for p in task_dir(out, index).iterdir())
-        assert files == ["errors.parquet", "first.parquet", "second.parquet", "stats.json"]
+    assert [r.key for r in results] == [t.key for t in tasks]
+    for task in tasks:
+        files = {p.name for p in task_dir(out, task.key).iterdir()}
+        assert {"errors.parquet", "first.parquet", "second.parquet", "stats.json"} <= files
+        assert finished_record(out, task.key) is not None
     assert not [p for p in (out / "tasks").iterdir() if p.name.endswith(".partial")]
     second = read_task_tables(out, results, "second")
-    assert second.column("clip_id").to_pylist() == [c.clip_id for c in candidates()]
-    assert second.column("value").to_pylist() == [(i * 10.0) ** 2 for i in range(6)]
-    assert pq.read_table(task_dir(out, 0) / "first.parquet").num_rows == 3
+    assert second.column("clip_id").to_pylist() == [c.clip_id for c in candidates()]  # each exactly once
+    assert second.column("value").to_pylist() == [i * 10.0 / 100 for i in range(6)]
+    first = read_task_tables(out, results, "first")
+    assert first.column("clip_id").to_pylist() == [c.clip_id for c in candidates()]

@@ -112,7 +112,9 @@ def test_voiceover_and_recycling_follow_the_avset_rule(thresholds):
     separated = {name: np.where(voiceover, rng.uniform(-0.6, 0.8, n), np.nan) for name in
                  ("sim_av_instance_separated", "sim_av_temporal_separated")}
     separated["sim_av_instance_separated"][np.flatnonzero(voiceover)[:5]] = np.nan  # separation failed
+    source = np.where(rng.random(n) < 0.5, "youtube", "local")
     table = _table({**s, **separated})
+    table = table.set_column(table.schema.get_field_index("source"), "source", pa.array(source.tolist()))
     untagged = set(np.flatnonzero(~voiceover)[:5].tolist())  # no tag (null): not a voice-over
     tags = pa.array([None if i in untagged else bool(v) for i, v in enumerate(voiceover)], pa.bool_())
     table = table.set_column(table.schema.get_field_index("voiceover"), "voiceover", tags)
@@ -135,27 +137,31 @@ def test_voiceover_and_recycling_follow_the_avset_rule(thresholds):
     other = language & (np.abs(s["av_offset_s"]) <= 0.3) & (s["av_offset_confidence"] >= 0.3)
     separated_ok = ~np.isnan(separated["sim_av_instance_separated"]) & ~np.isnan(separated["sim_av_temporal_separated"])
     separated_ok &= passes("sim_av_instance_separated", "instance") & passes("sim_av_temporal_separated", "temporal")
-    recovered = av & voiceover & separated_ok  # the voice-over filter's own verdict
-    kept = other & av & (~voiceover | recovered)
-    recycled = kept & voiceover  # "kept only after the voice-over was separated away"
+    recycled = av & voiceover & separated_ok  # back through AVSET's S2 after separation
+    survives = av & (~voiceover | recycled)  # AVSET's S4 survivors
+    kept = other & survives  # language and sync are not AVSET stages, they apply on top
     out = outcome.table
     assert out.column("kept").to_pylist() == kept.tolist()
     assert out.column("needs_separation").to_pylist() == recycled.tolist()
-    assert out.column("pass_voiceover").to_pylist() == (~voiceover | recovered).tolist()
+    assert out.column("pass_voiceover").to_pylist() == (~voiceover | recycled).tolist()
     for i, reason in enumerate(out.column("reject_reason").to_pylist()):
-        assert ("voiceover" in (reason or "").split(",")) == bool(voiceover[i] and not recovered[i])
+        assert ("voiceover" in (reason or "").split(",")) == bool(voiceover[i] and not recycled[i])
     s2 = other & av
     s3 = s2 & ~voiceover
     assert [(r.stage, r.inputs, r.outputs) for r in outcome.retention[-2:]] == [
         ("voice-over filter", int(s2.sum()), int(s3.sum())), ("recycling (separated)", int(s3.sum()), int(kept.sum()))]
-    table2 = [row["clips"] for row in report["table"]["sources"]["clips"]]
-    assert table2 == [n, int(s2.sum()), int(s3.sum()), int((s3 | recycled).sum())]
-    proportions = [row["proportion"] for row in report["table"]["sources"]["clips"]]
-    assert proportions == pytest.approx([c / table2[0] for c in table2])
+    # Table 2 per source and pooled: S1 candidates, S2 the AV filters alone, S3 minus voice-over, S4 plus recycled
+    for name, rows in [("local", source == "local"), ("youtube", source == "youtube"), ("all", np.ones(n, bool))]:
+        counts = [int(rows.sum()), int((av & rows).sum()), int((av & ~voiceover & rows).sum()),
+                  int((((av & ~voiceover) | recycled) & rows).sum())]
+        table2 = report["table"]["sources"][name]
+        assert [row["clips"] for row in table2] == counts, name
+        assert [row["proportion"] for row in table2] == pytest.approx([c / counts[0] for c in counts])
+    assert report["removed_by_other_filters"] == int((survives & ~other).sum()) and report["kept"] == int(kept.sum())
     assert 0 < recycled.sum()
     if "instance" in thresholds:  # both branches of the rule are exercised
-        assert recycled.sum() < (other & av & voiceover).sum()
-    assert (recovered & ~other).any()  # a recovered clip failing another filter: not counted as recycled
+        assert recycled.sum() < (av & voiceover).sum()
+    assert (recycled & ~other).any()  # recycled, yet removed by a filter that is not an AVSET stage
 
 
 def _unit(x):
@@ -262,12 +268,13 @@ def test_the_null_holds_at_least_ten_thousand_pairs_in_whole_derangements():
     audio, visual = rng.normal(size=(n, dim)), rng.normal(size=(n, dim))
     vectors = pa.table({"clip_id": [f"v{i:05d}_000000000" for i in range(n)], "audio": audio.tolist(),
                         "visual": visual.tolist(), "text": pa.nulls(n, pa.list_(pa.float32())),
-                        "audio_sec": pa.nulls(n, pa.list_(pa.float32())),
-                        "visual_sec": pa.nulls(n, pa.list_(pa.float32()))}, schema=VECTOR_SCHEMA)
+                        "audio_sec": rng.normal(size=(n, 2 * dim)).tolist(),  # 2 seconds per clip
+                        "visual_sec": rng.normal(size=(n, 2 * dim)).tolist()}, schema=VECTOR_SCHEMA)
     own = np.einsum("nd,nd->n", audio, visual) / np.linalg.norm(audio, axis=1) / np.linalg.norm(visual, axis=1)
     scored = _scored({"clip_id": vectors.column("clip_id").to_pylist(), "sim_av_instance": own.tolist()})
     _, report = calibrated_thresholds(vectors, [f"v{i:05d}" for i in range(n)], scored, FilterConfig(mode="calibrated"))
-    assert set(report) == {"sim_av_instance"}  # no captions, no per-second vectors: only what can be fitted
+    assert set(report) == {"sim_av_instance", "sim_av_temporal"}  # no captions: no text thresholds
+    assert report["sim_av_temporal"]["n_pairs"] == 10_000
     fit = report["sim_av_instance"]
     assert fit["n_pairs"] == 10_000 and fit["method"] == "mean+3sigma"
     # a null of random unit directions: mean ~ 0, sigma ~ 1 / sqrt(dim)

@@ -156,6 +156,9 @@ def records_100k(tmp_path_factory) -> Path:
                    url=[f"https://www.youtube.com/watch?v={v}" for v in video], start_time=start,
                    end_time=start + 10.0, source=["youtube"] * n, license=["cc-by-4.0"] * n,
                    kept=rng.random(n) < 0.5)
+    for column in CONFIGS["candidates"].columns:  # other required columns: an empty list
+        if not column.nullable and isinstance(columns[column.name], pa.Array) and columns[column.name].null_count == n:
+            columns[column.name] = pa.array([[]] * n, CONFIGS["candidates"].arrow_schema.field(column.name).type)
     path = tmp_path_factory.mktemp("records") / "records.parquet"
     pq.write_table(pa.table(columns, schema=CONFIGS["candidates"].arrow_schema), path)
     return path

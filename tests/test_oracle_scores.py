@@ -105,6 +105,7 @@ def test_embed_and_score_stages_equal_the_embedder_called_directly(decoded):
     """The stored vectors and scores of each clip, recomputed from the decoded inputs with the embedder itself."""
     embedder = build_embedder(TINY)
     stage = EmbedStage(TINY)
+    stage.setup()
     records = list(ScoreStage().process(list(stage.process(decoded))))
     for record in records:
         frames = embedder.embed_frames(record.frames)
@@ -150,7 +151,9 @@ def test_offsets_are_searched_within_one_second_by_default(decoded):
 
 def test_category_confidence_is_the_softmax_over_prompt_prototypes(decoded):
     embedder = build_embedder(TINY)
-    records = list(EmbedStage(TINY).process([_record(Path(r.candidate.local_path), r.clip_id[:-10]) for r in decoded]))
+    embed = EmbedStage(TINY)
+    embed.setup()
+    records = list(embed.process([_record(Path(r.candidate.local_path), r.clip_id[:-10]) for r in decoded]))
     temperature = 0.05
     names = list(DEFAULT_PROMPTS)
     prototypes = []
@@ -158,6 +161,7 @@ def test_category_confidence_is_the_softmax_over_prompt_prototypes(decoded):
         mean = embedder.embed_text(list(DEFAULT_PROMPTS[name])).astype(np.float64).mean(axis=0)
         prototypes.append(mean / np.linalg.norm(mean))
     stage = CategoriseStage(TINY, DEFAULT_PROMPTS, temperature)
+    stage.setup()
     for record in stage.process(records):
         query = record.embeddings["audio"].astype(np.float64) + record.embeddings["visual"]
         logits = np.array([cosine(p, query) for p in prototypes]) / temperature

@@ -71,14 +71,15 @@ def _check_avset_rule(result, thresholds: dict[str, float]) -> list[dict]:
         av = all(_norm(row[column]) >= thresholds[name] for name, (column, _) in THRESHOLD_COLUMNS.items())
         separated = all(row[sep] is not None and _norm(row[sep]) >= thresholds[name]
                         for name, (_, sep) in THRESHOLD_COLUMNS.items())
-        kept = av and (not row["voiceover"] or separated)
+        recycled = av and row["voiceover"] and separated  # through AVSET's S4 thanks to separation
+        kept = av and (not row["voiceover"] or separated)  # no language or sync filter in these runs
         assert row["kept"] is kept, row
-        assert row["needs_separation"] is (kept and row["voiceover"]), row
-        assert row["pass_voiceover"] is (not row["voiceover"] or (av and separated)), row
+        assert row["needs_separation"] is recycled, row
+        assert row["pass_voiceover"] is (not row["voiceover"] or recycled), row
         expected_kept.append(kept)
         s2.append(av)
     s3 = sum(a and not r["voiceover"] for a, r in zip(s2, rows))
-    table = result.summary.extra["avset_retention"]["table"]["sources"]["clips"]
+    table = result.summary.extra["avset_retention"]["table"]["sources"]["all"]
     assert [row["clips"] for row in table] == [len(rows), sum(s2), s3, sum(expected_kept)]
     assert result.summary.thresholds == thresholds
     return rows
@@ -146,14 +147,14 @@ def test_recycling_with_thresholds_the_clips_reach(avset_run):
     assert recycled and all(r["voiceover"] for r in recycled)
     card = (build_dataset(tmp_path / "acav1m", result.output / "records.parquet",
                           release=ReleaseInfo(run=result.summary)).out_dir / "README.md").read_text()
-    counts = [row["clips"] for row in result.summary.extra["avset_retention"]["table"]["sources"]["clips"]]
+    counts = [row["clips"] for row in result.summary.extra["avset_retention"]["table"]["sources"]["all"]]
     assert "AVSET-10M retention (Table 2 form)" in card
     assert f"| S4 | Sample Recycling | {counts[3]:,} |" in card
 
 
 def test_filters_preset_reaches_the_config(tmp_path, capsys, monkeypatch):
     seen = {}
-    monkeypatch.setattr("curation.pipeline.curate", lambda config: seen.setdefault("config", config) and sys.exit(0))
+    monkeypatch.setattr("curation.pipeline.curate", lambda config, **_: seen.setdefault("config", config) and sys.exit(0))
     with pytest.raises(SystemExit):
         acav1m.main(["curate", "--filters", "acav1m+avset", "--output", str(tmp_path)])
     assert seen["config"].filter.mode == "paper-tuned" and seen["config"].voiceover.enabled

@@ -10,6 +10,8 @@ for any kept set.
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
@@ -22,8 +24,14 @@ TemporalScore = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def mean_diagonal_cosine(audio_sec: np.ndarray, visual_sec: np.ndarray) -> np.ndarray:
-    """Per-pair temporal score: mean over seconds t of cos(audio_t, visual_t); inputs (P, T, D) -> (P,)."""
-    return np.einsum("ptd,ptd->pt", _unit(audio_sec), _unit(visual_sec)).mean(axis=1)
+    """Per-pair temporal score: mean over seconds t of cos(audio_t, visual_t); inputs (P, T, D) -> (P,).
+
+    NaN rows pad clips shorter than T: a pair is averaged over the seconds both of its clips have.
+    """
+    cosines = np.einsum("ptd,ptd->pt", _unit(audio_sec), _unit(visual_sec))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is a missing score, skipped later
+        return np.nanmean(cosines, axis=1)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class Separator(Protocol):
     name: str
 
     def separate(self, audio: np.ndarray, tags: TagResult) -> np.ndarray:
-        """``audio`` float32 (160000,) -> same shape, speech and music removed."""
+        """``audio`` float32 (samples,) at 16 kHz, any length -> same shape, speech and music removed."""
         ...
 
 

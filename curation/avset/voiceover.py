@@ -55,6 +55,8 @@ class TagResult:
     tagger: str
     speech_segments: Segments = ()
     music_segments: Segments = ()
+    labels: tuple[str, ...] = ()  # AudioSet taggers: top-k label names, most probable first
+    label_scores: tuple[float, ...] = ()  # their probabilities
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -217,19 +219,24 @@ class AstTagger:
     Values: speech_ratio / music_ratio / other_score = max probability over the speech / music+singing /
     remaining source labels (channel, environment and Silence labels are ignored). Labels are mapped by
     display name, so any AudioSet-label checkpoint works (e.g. MIT/ast-finetuned-audioset-10-10-0.4593).
+    The ``top_k`` most probable labels and their probabilities are kept too (AVSET's pseudo-labels).
+    The feature extractor's fixed input (1024 frames, 10.24 s) means a longer clip is tagged on its
+    first 10.24 s only.
     """
 
     default_rule = VoiceoverRule(speech_min=0.3, music_min=0.3, other_min=0.2)
 
-    def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 8) -> None:
+    def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 8,
+                 top_k: int = 5) -> None:
         self.model = model.eval()
         self.feature_extractor = feature_extractor
         self.name = name
         self.batch_size = batch_size
+        self.top_k = top_k
         self._groups = _group_indices(model.config.id2label, audioset_groups())
 
     @classmethod
-    def from_pretrained(cls, path_or_repo: str | Path, *, batch_size: int = 8) -> AstTagger:
+    def from_pretrained(cls, path_or_repo: str | Path, *, batch_size: int = 8, top_k: int = 5) -> AstTagger:
         """Load from a local directory or the local HF cache only; never downloads."""
         from transformers import ASTFeatureExtractor, ASTForAudioClassification
 
@@ -241,7 +248,7 @@ class AstTagger:
                 f"AST checkpoint {path_or_repo!s} is not available locally (directory or HF cache); "
                 "copy an AudioSet AST checkpoint there, e.g. MIT/ast-finetuned-audioset-10-10-0.4593"
             ) from exc
-        return cls(model, extractor, name=f"ast:{Path(str(path_or_repo)).name}", batch_size=batch_size)
+        return cls(model, extractor, name=f"ast:{Path(str(path_or_repo)).name}", batch_size=batch_size, top_k=top_k)
 
     def tag(self, audio: np.ndarray) -> list[TagResult]:
         import torch
@@ -261,8 +268,11 @@ class AstTagger:
             idx = self._groups[group]
             return float(probs[idx].max()) if len(idx) else 0.0
 
+        best = np.argsort(-probs, kind="stable")[: self.top_k]
+        id2label = self.model.config.id2label
         return TagResult(
-            speech_ratio=top("speech"), music_ratio=top("music"), other_score=top("other"), tagger=self.name
+            speech_ratio=top("speech"), music_ratio=top("music"), other_score=top("other"), tagger=self.name,
+            labels=tuple(id2label[int(i)] for i in best), label_scores=tuple(float(probs[i]) for i in best),
         )
 
 

@@ -35,6 +35,16 @@ class EmbedderConfig:
     bf16: bool = False
     random_weights: bool = False
 
+    def identity(self) -> dict:
+        """The settings plus which weights file they resolve to (path, size, mtime): part of task fingerprints.
+
+        Resolving finds the file without loading it, so a missing checkpoint fails here, before any model is
+        built; the device is resolved too (CPU and GPU results differ in the last bits).
+        """
+        from curation.embed import weights_identity
+
+        return {**self.__dict__, "device": select_device(self.device).type, "weights": weights_identity(self)}
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -53,13 +63,14 @@ class Embedder(Protocol):
         ...
 
     def embed_audio(self, audio: np.ndarray) -> np.ndarray:
-        """(N, 160000) float32 16 kHz clips -> (N, D) whole-clip instance embeddings."""
+        """(N, samples) float32 16 kHz clips of any one length -> (N, D) whole-clip instance embeddings."""
         ...
 
     def embed_audio_per_second(
         self, audio: np.ndarray, window_s: float = 2.0, hop_s: float = 1.0
     ) -> np.ndarray:
-        """(N, 160000) -> (N, T=10, D): window ``t`` is centred on second ``t`` (t + 0.5 s), clamped to the clip."""
+        """(N, samples) -> (N, T, D), T = the clip's seconds (10 for 10 s): window ``t`` is centred on t + 0.5 s,
+        clamped to the clip."""
         ...
 
     def embed_frames(self, frames: np.ndarray) -> np.ndarray:

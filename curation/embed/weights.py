@@ -10,6 +10,8 @@ back to some other file would silently score with weights the caller did not ask
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,12 +70,32 @@ def resolve_checkpoint(
     )
 
 
+def check_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """Fail fast, before a model is built, on a file that cannot be a torch.save checkpoint (a zip archive)."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a PyTorch checkpoint (torch.save writes a zip archive; this file is "
+                         "not one): point embed.checkpoint at the .pth weights file")
+    return path
+
+
 def load_weights(model: torch.nn.Module, path: str | os.PathLike[str]) -> torch.nn.Module:
     """Load a state_dict file into ``model`` in place, strictly.
 
     mmap + assign makes the parameters views of the file instead of copies: peak RSS for ImageBind huge is
     ~5 GB instead of ~9.6 GB. weights_only refuses pickled code.
     """
-    state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-    model.load_state_dict(state, strict=True, assign=True)
+    check_checkpoint(path)
+    try:
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as error:
+        raise ValueError(f"{path} is not a PyTorch checkpoint (a state_dict saved with torch.save): "
+                         f"{' '.join(str(error).split())[:200]}") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state_dict")
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as error:
+        first = " ".join(str(error).split())[:200]
+        raise ValueError(f"{path} is a checkpoint of another model or size: {first}") from None
     return model

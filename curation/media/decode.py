@@ -1,5 +1,8 @@
 """Decode one clip of a media file into what the scorers read: RGB frames, 16 kHz mono audio, motion.
 
+A clip is exactly the span it is asked for, ``[start, end)``, whatever its length: a 4 s clip gives 4
+frames and 64 000 samples, a 30 s clip 30 frames and 480 000 samples (at the default 1 fps, 16 kHz).
+
 One seek and one demux pass per clip: only the packets from the keyframe before ``start`` up to ``end``
 are decoded, so a clip late in a long video costs about as much as one at its start. Frames are chosen
 by presentation time (correct for variable frame rates) and audio is placed on the clip's sample grid
@@ -9,6 +12,7 @@ Everything is a plain function of its arguments, safe to run in worker processes
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -35,6 +39,8 @@ _TIE = 1e-6
 class DecodeConfig:
     """What a decoded clip looks like.
 
+    ``clip_seconds`` is the length of a default clip; ``decode_clip`` sets it to the requested span's
+    length, so ``n_frames`` / ``n_samples`` / ``n_motion`` always describe the clip being decoded.
     ``tolerance`` is how much (seconds) the media may fall short of the requested span at either end
     and still be accepted, padded by repeating the last frame / zero audio. ``motion=False`` skips the
     motion envelope. ``threads`` is per decoder; pipelines parallelise with processes, hence 1.
@@ -53,7 +59,9 @@ class DecodeConfig:
 
     @property
     def n_frames(self) -> int:
-        return round(self.clip_seconds * self.fps)
+        """One frame per 1/fps s of the clip (at least one): at 1 fps, one per second, as the per-second
+        audio windows count them (``curation.embed.preprocess.per_second_starts``)."""
+        return max(1, round(self.clip_seconds * self.fps))
 
     @property
     def n_samples(self) -> int:
@@ -105,14 +113,15 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 def decode_clip(
     path: str | os.PathLike[str], start: float, end: float, config: DecodeConfig = DecodeConfig()
 ) -> DecodedClip:
-    """Decode ``[start, end)`` seconds (from the start of the file) of ``path``.
+    """Decode ``[start, end)`` seconds (from the start of the file) of ``path``, of any length.
 
-    ``end - start`` must equal ``config.clip_seconds`` (ValueError otherwise: a caller's bug, not the
-    file's). Every per-file failure is a ClipError, including a span the file does not cover (a start
-    slightly before 0 is padded like a slightly short file); a missing file is an OSError.
+    ``end <= start`` is a ValueError (a caller's bug, not the file's). Every per-file failure is a
+    ClipError, including a span the file does not cover (a start slightly before 0 is padded like a
+    slightly short file); a missing file is an OSError.
     """
-    if not math.isclose(end - start, config.clip_seconds, abs_tol=1e-6):
-        raise ValueError(f"clip [{start}, {end}) is not {config.clip_seconds} s long")
+    if not (math.isfinite(start) and math.isfinite(end) and end > start):
+        raise ValueError(f"clip [{start}, {end}) is not a positive span")
+    config = dataclasses.replace(config, clip_seconds=end - start)
     path = Path(path)
     with open_media(path) as container:
         video, audio = video_stream(container), _audio_stream(container)

@@ -1,4 +1,5 @@
-"""Clip segmentation: where to cut up to three 10 s clips out of a full-length video.
+"""Clip segmentation: where to cut up to three 10 s clips out of a full-length video (ACAV100M), or
+every shot as a clip of its own length (AVSET-10M / Panda-70M style, ``shot_spans``).
 
 ACAV100M (section 3.2) detects shot boundaries with FFmpeg's ``scdet``, keeps clips that sit inside
 one shot, and picks up to three that are least alike (MPEG-7 signatures) so one video does not
@@ -386,6 +387,27 @@ def select_clips(
         )
         for i in picked
     ]
+
+
+def shot_spans(scan: VideoScan, min_seconds: float, max_seconds: float) -> list[tuple[float, float]]:
+    """AVSET / Panda-70M-style variable-length clips: one per shot, split evenly when it is too long.
+
+    Each shot ``[cut_k, cut_{k+1})`` becomes ``ceil(length / max_seconds)`` equal clips; shots (or
+    pieces) shorter than ``min_seconds`` are dropped. Times are rounded to milliseconds. Unlike
+    Panda-70M, adjacent shots are not merged back by semantic similarity (no captioning model here).
+    """
+    if not 0 < min_seconds <= max_seconds:
+        raise ValueError(f"need 0 < min_seconds <= max_seconds, got {min_seconds}, {max_seconds}")
+    edges = [scan.start, *(b.time for b in scan.boundaries if scan.start < b.time < scan.end), scan.end]
+    spans: list[tuple[float, float]] = []
+    for lo, hi in zip(edges, edges[1:]):
+        pieces = max(1, math.ceil((hi - lo) / max_seconds - _EPS))
+        step = (hi - lo) / pieces
+        for k in range(pieces):
+            start, end = round(lo + k * step, 3), round(lo + (k + 1) * step, 3)
+            if end - start + _EPS >= min_seconds:
+                spans.append((start, end))
+    return spans
 
 
 def frame_signature(frame: np.ndarray) -> np.ndarray:

@@ -446,6 +446,60 @@ def _scene_audio(spec: LongVideoSpec, rng: np.random.Generator) -> np.ndarray:
     return track.astype(np.float32)
 
 
+# --- time-coded video: every frame and every second of sound says when it is ---------------------
+
+
+@dataclass(frozen=True)
+class TimecodeSpec:
+    """A video whose picture and sound encode the time, to check that a clip is the span asked for.
+
+    Frame ``i`` (shown from ``i / fps``) has red ``RED_STEP * second`` and green ``GREEN_STEP * (i %
+    fps)``; during second ``s`` the sound is a pure tone of ``tone_hz(s)``. The tone steps by 50 Hz per
+    second, so a 1 s FFT (1 Hz bins) tells the second apart from its neighbours unambiguously.
+    """
+
+    path: Path
+    duration: int
+    fps: int
+    sample_rate: int
+
+    RED_STEP = 4  # up to 63 s
+    GREEN_STEP = 10  # up to 25 fps
+
+    @staticmethod
+    def tone_hz(second: int) -> float:
+        return 300.0 + 50.0 * second
+
+    @classmethod
+    def second_of(cls, frame: np.ndarray) -> int:
+        """The second a decoded frame shows, read back from its mean red (robust to codec noise)."""
+        return round(float(frame[..., 0].astype(np.float64).mean()) / cls.RED_STEP)
+
+
+def make_timecode_video(
+    path: str | os.PathLike[str], duration: int, fps: int = 25, *, sample_rate: int = 44100,
+    size: tuple[int, int] = (160, 120), encoding: Encoding = Encoding(),
+) -> TimecodeSpec:
+    """Write ``duration`` whole seconds of time-coded picture and sound (see ``TimecodeSpec``)."""
+    if not 0 < duration * TimecodeSpec.RED_STEP <= 255 or fps * TimecodeSpec.GREEN_STEP > 255:
+        raise ValueError(f"duration {duration} s / fps {fps} cannot be colour-coded")
+    width, height = size
+    spec = TimecodeSpec(Path(path), duration, fps, sample_rate)
+
+    def frames() -> Iterator[np.ndarray]:
+        frame = np.empty((height, width, 3), np.uint8)
+        for i in range(duration * fps):
+            frame[..., 0] = TimecodeSpec.RED_STEP * (i // fps)
+            frame[..., 1] = TimecodeSpec.GREEN_STEP * (i % fps)
+            frame[..., 2] = 96
+            yield frame
+
+    t = np.arange(sample_rate) / sample_rate
+    audio = np.concatenate([0.3 * np.sin(2 * np.pi * spec.tone_hz(s) * t) for s in range(duration)])
+    write_media(path, frames(), audio.astype(np.float32), fps=fps, sample_rate=sample_rate, encoding=encoding)
+    return spec
+
+
 # --- inputs the decoder must reject ----------------------------------------------------------
 
 

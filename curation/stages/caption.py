@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from builder import schema
 from curation.caption import CaptionConfig, Captioner
+from curation.caption.result import models_string
 from curation.errors import ClipError
 from curation.record import ClipRecord, Failure
 from curation.stage import Resources, Stage
 
-CAPTION_COLUMNS = ("visual_caption", "audio_caption", "caption", "caption_language", "caption_models",
-                   "caption_prompt_version")
+CAPTION_COLUMNS = tuple(column.name for column in schema.CAPTION_COLUMNS)  # each is a CaptionResult field
 
 
 class CaptionStage(Stage):
@@ -28,8 +30,6 @@ class CaptionStage(Stage):
         self.captioner = Captioner(self.config)
 
     def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
-        if self.captioner is None:
-            self.setup()
         results = self.captioner.caption_batch(
             [r.clip_id for r in batch], [r.frames for r in batch], [r.audio for r in batch])
         for record, result in zip(batch, results):
@@ -42,6 +42,19 @@ class CaptionStage(Stage):
     def stats(self) -> dict[str, Any]:
         return self.captioner.stats() if self.captioner is not None else {}
 
+    def output_settings(self) -> dict[str, Any]:
+        """The caption config (never its API key) and the prompt texts' digests."""
+        from curation.caption.prompts import load_prompts
+        from curation.tasks import plain
+
+        config = dataclasses.asdict(self.config)
+        if config.get("summary_api"):
+            config["summary_api"].pop("api_key", None)
+        prompts = load_prompts(self.config.prompt_version)
+        return {"config": plain(config), "prompts": [prompts.digest(role) for role in ("video", "audio", "summarize")]}
+
     def describe(self) -> dict[str, str]:
-        captioner = self.captioner or Captioner(self.config)
-        return {"captions": f"{captioner.caption_models} (prompts {self.config.prompt_version})"}
+        c = self.config
+        summary = c.summary_api.model if c.summary_api is not None else c.summary_model.model_id
+        models = models_string(c.video_model.model_id, c.audio_model.model_id, summary)
+        return {"captions": f"{models} (prompts {c.prompt_version})"}

@@ -35,6 +35,7 @@ class CategoriseStage(PerClipStage):
         self.embedder, self.temperature = embedder, temperature
         self.prompts = {name: tuple(texts) for name, texts in prompts.items()}
         self.resources = Resources(cpus=0.1, model=f"{embedder.backend}-{embedder.variant}")
+        self.runtime_attributes = frozenset({"prototypes"})
         self.prototypes: np.ndarray | None = None
 
     def setup(self) -> None:
@@ -42,8 +43,6 @@ class CategoriseStage(PerClipStage):
         self.prototypes = np.stack([unit(embedder.embed_text(list(texts)).mean(axis=0)) for texts in self.prompts.values()])
 
     def process_one(self, record: ClipRecord) -> Iterable[ClipRecord]:
-        if self.prototypes is None:
-            self.setup()
         query = unit(record.embeddings["audio"] + record.embeddings["visual"])
         logits = self.prototypes @ query / self.temperature
         probs = np.exp(logits - logits.max())

@@ -1,4 +1,4 @@
-"""Decode: 10 frames (1 fps, 224x224), 16 kHz mono audio of exactly 10 s, and the motion envelope."""
+"""Decode: a clip's exact span [start_time, end_time): 1 fps frames (224x224), 16 kHz mono audio, motion."""
 
 from __future__ import annotations
 
@@ -16,14 +16,16 @@ class DecodeStage(Stage):
 
     name = "decode"
     resources = Resources(cpus=1.0, memory_gb=0.2)
+    runtime_attributes = frozenset({"threads"})
 
     def __init__(self, config: DecodeConfig = DecodeConfig(), threads: int = 2) -> None:
         self.config, self.threads = config, threads
 
     def _decode(self, record: ClipRecord) -> ClipRecord | Failure:
-        start = record.candidate.start_time - record.media_offset
+        c = record.candidate
+        start, end = c.start_time - record.media_offset, c.end_time - record.media_offset
         try:
-            clip = decode_clip(record.media_path, start, start + self.config.clip_seconds, self.config)
+            clip = decode_clip(record.media_path, start, end, self.config)
         except ClipError as error:
             return Failure(record.clip_id, self.name, error.reason, error.detail)
         except OSError as error:
@@ -40,4 +42,5 @@ class DecodeStage(Stage):
 
     def describe(self) -> dict[str, str]:
         c = self.config
-        return {"decode": f"PyAV: {c.n_frames} frames at {c.fps} fps, {c.size}x{c.size}, {c.sample_rate} Hz mono"}
+        return {"decode": f"PyAV: the clip's own span, {c.fps} frame(s) per second at {c.size}x{c.size}, "
+                          f"{c.sample_rate} Hz mono"}

@@ -37,13 +37,17 @@ class ScoreStage(PerClipStage):
         self.max_offset_s, self.sample_rate = max_offset_s, sample_rate
 
     def process_one(self, record: ClipRecord) -> Iterable[ClipRecord]:
+        self.score(record)
+        yield record
+
+    def score(self, record: ClipRecord) -> None:
+        """Set the score columns from the record's embeddings, frames' motion and audio."""
         record.columns.update(clip_scores(record.embeddings))
         if record.motion is not None:
             offset = estimate_av_offset(record.motion, record.motion_fps, record.audio, self.sample_rate,
                                         self.max_offset_s)
             record.columns["av_offset_s"] = float(offset.offset_s)
             record.columns["av_offset_confidence"] = float(offset.confidence)
-        yield record
 
     def describe(self) -> dict[str, str]:
         return {"av_offset": "cross-correlation of visual change and audio onset envelopes (model-free)"}

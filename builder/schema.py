@@ -23,14 +23,19 @@ class Column:
     description: str
     nullable: bool = False
     is_score: bool = False  # a cosine similarity in [-1, 1]: summarised in the card, checked for NaN
+    unit: str = ""  # unit and range, for the card's data-fields table
+
+    @property
+    def unit_or_range(self) -> str:
+        return self.unit or ("raw cosine, [-1, 1]" if self.is_score else "")
 
 
 def _string(name: str, description: str, nullable: bool = False) -> Column:
     return Column(name, datasets.Value("string"), description, nullable)
 
 
-def _float32(name: str, description: str, nullable: bool = True, is_score: bool = False) -> Column:
-    return Column(name, datasets.Value("float32"), description, nullable, is_score)
+def _float32(name: str, description: str, nullable: bool = True, is_score: bool = False, unit: str = "") -> Column:
+    return Column(name, datasets.Value("float32"), description, nullable, is_score, unit)
 
 
 def _bool(name: str, description: str, nullable: bool = True) -> Column:
@@ -42,11 +47,12 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
     _string("video_id", "Source video identifier (YouTube id, or a stable hash of a local file path)."),
     _string("url", "Where the source video can be fetched (YouTube watch URL, URL or file path)."),
     Column("start_time", datasets.Value("float64"),
-           "Clip start in seconds from the start of the source video (millisecond precision)."),
+           "Clip start in seconds from the start of the source video (millisecond precision).", unit="seconds"),
     Column("end_time", datasets.Value("float64"),
            "Clip end (exclusive) in seconds from the start of the source video. `[start_time, end_time)` is "
            "exactly the span that was decoded and scored: 10 s for ACAV-style clips, 2-60 s by default for "
-           "clip lists and shot-variable segmentation (`segment.min_seconds` / `segment.max_seconds`)."),
+           "clip lists and shot-variable segmentation (`segment.min_seconds` / `segment.max_seconds`).",
+           unit="seconds"),
 )
 
 CAPTION_COLUMNS: tuple[Column, ...] = (
@@ -69,14 +75,15 @@ SCORE_COLUMNS: tuple[Column, ...] = (
         is_score=True,
     ),
     _float32("temporal_contrast", "`sim_av_temporal` minus the mean over shifts of 1, 2 and 3 s (audio ahead and "
-             "behind) of the shifted pairs' mean cosine, in [-2, 2]; above 0 when the sound belongs to its own "
-             "moment of the clip."),
-    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds, within [-1, 1] (positive: audio "
-             "late); after re-alignment, the offset that remains."),
-    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`, in [0, 1]."),
+             "behind) of the shifted pairs' mean cosine; above 0 when the sound belongs to its own moment of the "
+             "clip.", unit="cosine difference, [-2, 2]"),
+    _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late); after "
+             "re-alignment, the offset that remains.", unit="seconds, [-1, 1]"),
+    _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`.", unit="[0, 1]"),
     _float32("av_shift_s", "Seconds by which re-alignment (ACAV-1M Algorithm 1, `filter.realign`) moved this "
              "clip's audio window: the scored audio is `[start_time + av_shift_s, end_time + av_shift_s)`, the "
-             "frames stay at `[start_time, end_time)`. 0 when not shifted; null when re-alignment was off."),
+             "frames stay at `[start_time, end_time)`. 0 when not shifted; null when re-alignment was off.",
+             unit="seconds"),
 )
 
 LABEL_COLUMNS: tuple[Column, ...] = (
@@ -89,9 +96,10 @@ LABEL_COLUMNS: tuple[Column, ...] = (
     Column("tagger_scores", datasets.List(datasets.Value("float32")), "Sigmoid probabilities in [0, 1] of "
            "`tagger_labels`, same order.", True),
     _string("category", f"One of {', '.join(CATEGORIES)} (zero-shot from audio and visual embeddings).", True),
-    _float32("category_confidence", "Softmax probability of `category` among the six category prompts."),
-    _float32("speech_ratio", "Fraction of the clip tagged as speech by the audio tagger."),
-    _float32("music_ratio", "Fraction of the clip tagged as music by the audio tagger."),
+    _float32("category_confidence", "Softmax probability of `category` among the six category prompts.",
+             unit="[0, 1]"),
+    _float32("speech_ratio", "Fraction of the clip tagged as speech by the audio tagger.", unit="[0, 1]"),
+    _float32("music_ratio", "Fraction of the clip tagged as music by the audio tagger.", unit="[0, 1]"),
     _bool("voiceover", "Speech or music co-occurs with other sound sources (AVSET voice-over rule)."),
     _bool("needs_separation", "Kept only after the voice-over was separated away and the clip re-scored."),
     _float32("sim_av_instance_separated", "`sim_av_instance` recomputed on the audio with the voice-over removed.",
@@ -156,7 +164,8 @@ class ConfigSchema:
 
     @property
     def data_dir(self) -> str:
-        return "data" if self.name == "default" else f"data/{self.name}"
+        """Every config in its own folder, so globbing one folder never mixes configs."""
+        return f"data/{self.name}"
 
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)

@@ -1,8 +1,15 @@
-"""Check a built dataset the way its users will read it: card, Parquet schemas, streaming, Croissant."""
+"""Check a built dataset the way its users will read it: card, Parquet schemas, streaming, Croissant.
+
+Also what makes a release trustworthy on the Hub: no stale files beside the published ones, a data-fields
+table that covers every column, figures that exist, and a Croissant that validates in both its local and
+its pushed (URL) form.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +42,7 @@ def verify_dataset(directory: str | Path, stream: bool = True, croissant: bool =
     directory = Path(directory)
     card = DatasetCard.load(directory / "README.md").data
     infos = {info["config_name"]: info for info in card.dataset_info}
+    _check_files(directory, card)
     report = VerifyReport()
     for config in card.configs:
         name = config["config_name"]
@@ -63,9 +71,61 @@ def verify_dataset(directory: str | Path, stream: bool = True, croissant: bool =
             report.streamed[name] = _stream_counts(directory, name, list(report.rows[name]))
             if report.streamed[name] != report.rows[name]:
                 raise SchemaError(f"config '{name}': streaming yields {report.streamed[name]}, files hold {report.rows[name]}")
+    _check_card_body(directory, DatasetCard.load(directory / "README.md").text, card)
     if croissant:
         report.croissant_records = _croissant_counts(directory / "croissant.json", report.rows)
+        _check_hub_croissant(directory)
     return report
+
+
+def card_field_rows(text: str) -> set[str]:
+    """Field names listed in the card's `## Data fields` tables."""
+    section = text.split("## Data fields", 1)[-1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE))
+
+
+def _check_card_body(directory: Path, body: str, card) -> None:
+    listed = card_field_rows(body)
+    for config in card.configs:
+        missing = [c for c in CONFIGS[config["config_name"]].column_names if c not in listed]
+        if missing:
+            raise SchemaError(f"README.md: the data-fields table lacks {missing} of config '{config['config_name']}'")
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", body):
+        if not (directory / target).is_file():
+            raise SchemaError(f"README.md shows figure {target}, which is not in {directory}")
+
+
+def _check_files(directory: Path, card) -> None:
+    """Every published file is one the card or Croissant uses, and the build's marker lists it."""
+    from builder.build import unlisted_files
+    from builder.push import PUBLISHED
+
+    patterns = [d["path"] for c in card.configs for d in c["data_files"]]
+    published = sorted(p.relative_to(directory).as_posix() for pattern in PUBLISHED for p in directory.glob(pattern))
+    for name in published:
+        if name.startswith("data/") and not any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+            raise SchemaError(f"{directory / name}: stale file, no config of the card reads it (rebuild, or delete it)")
+    if (directory / "data").is_dir():
+        stray = [p for p in (directory / "data").rglob("*") if p.is_file() and p.relative_to(directory).as_posix()
+                 not in published]
+        if stray:
+            raise SchemaError(f"{stray[0]}: stale file outside the published layout data/<config>/<split>-*.parquet")
+    foreign = unlisted_files(directory)
+    if foreign:
+        raise SchemaError(f"{directory}: files the build did not write: {foreign[:5]} (move them out, or rebuild)")
+
+
+def _check_hub_croissant(directory: Path) -> None:
+    """The pushed form (files by URL) must validate too; records are read from the Hub by `push` users."""
+    import mlcroissant as mlc
+
+    from croissant.metadata import hub_metadata
+
+    metadata = hub_metadata(directory, "https://huggingface.co", "org/name", "main")
+    try:
+        mlc.Dataset(jsonld=metadata)
+    except mlc.ValidationError as error:
+        raise SchemaError(f"{directory}: the pushed form of croissant.json does not validate: {error}") from None
 
 
 def _stream_counts(directory: Path, name: str, splits: list[str]) -> dict[str, int]:

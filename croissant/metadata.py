@@ -1,16 +1,24 @@
 """Croissant 1.1 JSON-LD for a built dataset, derived from the declared schema.
 
-The shape follows the Hub's own /croissant output (one `cr:Split` record set per config plus one record
-set whose fields have `@id` `<config>/<column>`), with FileSets that resolve relative to the JSON file
-so `mlcroissant` can read a local build. RAI fields state sources, licence chain and how filtering was
-evaluated, which reviewers of ACAV-1M found missing.
+Two forms. The local form (written by `build`) follows the Hub's own /croissant output (one `cr:Split`
+record set per config plus one record set whose fields have `@id` `<config>/<column>`), with FileSets that
+resolve relative to the JSON file, so `mlcroissant` reads a local build. The Hub form (written by `push`)
+names every shard by its resolve URL at the pushed revision, with its sha256, so the file works fetched
+alone. mlcroissant 1.1 reads remote Parquet only through a FileObject that a field sources directly (a
+FileSet `containedIn` downloaded files is never read, and downloaded files lose their names, so a split
+cannot come from the filename): the Hub form therefore has one record set per shard,
+`<config>/<split>/<index>`, whose records together are the config's rows. RAI fields state sources,
+licence chain and how filtering was evaluated, which reviewers of ACAV-1M found missing.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import datasets
 
@@ -26,6 +34,7 @@ CONTEXT: dict[str, Any] = {
     "citeAs": "cr:citeAs",
     "column": "cr:column",
     "conformsTo": "dct:conformsTo",
+    "containedIn": "cr:containedIn",
     "cr": "http://mlcommons.org/croissant/",
     "rai": "http://mlcommons.org/croissant/RAI/",
     "data": {"@id": "cr:data", "@type": "@json"},
@@ -153,7 +162,7 @@ def _record_sets(schema: ConfigSchema, splits: list[str]) -> list[dict[str, Any]
 
 def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, Any]:
     """The JSON-LD document for a finished build."""
-    from builder.card import evaluation_statement
+    from builder.card import dataset_bibtex, evaluation_statement
 
     distribution, record_sets = [], []
     for name, split_shards in result.shards.items():
@@ -185,10 +194,7 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
         **({"url": release.homepage} if release.homepage else {}),
         "version": release.version,
         **({"datePublished": release.date_published} if release.date_published else {}),
-        "citeAs": (
-            "@inproceedings{acav1m, title={ACAV-1M: Data Curation and Benchmarking for Audio-Visual "
-            "Representation Learning}, year={2025}}"
-        ),
+        "citeAs": dataset_bibtex(release),
         "keywords": ["audio-visual", "video", "audio", "captions", "ImageBind", "curation"],
         "rai:dataCollection": release.sources,
         "rai:dataCollectionType": ["Web Scraping", "Others"],
@@ -207,8 +213,9 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
         "rai:dataUseCases": "Audio-visual representation learning, retrieval, classification and benchmarking.",
         "rai:dataSocialImpact": "Research use; not for identifying or profiling people.",
         "rai:dataReleaseMaintenancePlan": (
-            "Versioned releases; clips are removed on takedown requests and in the next release; "
-            "see the card's maintenance section."
+            "Versioned releases with RELEASE_NOTES.md (clips added, removed and changed, by reason). A takedown "
+            "request adds the clip or video id to the removals file, and the next release, built with "
+            "`acav1m build --exclude`, drops it from every config; see the card's maintenance section."
         ),
         "rai:machineAnnotationTools": sorted(f"{role}: {model}" for role, model in run.models.items()),
         "rai:hasSyntheticData": run.random_weights,
@@ -219,6 +226,71 @@ def croissant_metadata(result: BuildResult, release: ReleaseInfo) -> dict[str, A
 
 def write_croissant(directory: Path, result: BuildResult, release: ReleaseInfo) -> Path:
     path = directory / "croissant.json"
-    text = json.dumps(croissant_metadata(result, release), indent=2, ensure_ascii=False, sort_keys=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(dumps(croissant_metadata(result, release)), encoding="utf-8")
     return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_url(endpoint: str, repo_id: str, revision: str, path: str) -> str:
+    return f"{endpoint.rstrip('/')}/datasets/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
+
+
+def hub_metadata(directory: Path, endpoint: str, repo_id: str, revision: str) -> dict[str, Any]:
+    """The local croissant.json of `directory` rewritten to name its shards by URL at `revision`."""
+    local = json.loads((directory / "croissant.json").read_text(encoding="utf-8"))
+    metadata = {k: v for k, v in local.items() if k not in ("distribution", "recordSet")}
+    metadata["url"] = f"{endpoint.rstrip('/')}/datasets/{repo_id}"
+    record_sets = {rs["@id"]: rs for rs in local["recordSet"]}
+    distribution, shard_sets = [], []
+    for file_set in local["distribution"]:
+        config = file_set["@id"].removeprefix(_file_set_id(""))
+        template = record_sets[config]
+        for pattern in file_set["includes"]:
+            for index, shard in enumerate(sorted(directory.glob(pattern))):
+                path = shard.relative_to(directory).as_posix()
+                split = shard.name.split("-", 1)[0]
+                distribution.append({
+                    "@type": "cr:FileObject",
+                    "@id": path,
+                    "name": path,
+                    "description": f"Shard {index} of the {split} split of the {config} config.",
+                    "contentUrl": resolve_url(endpoint, repo_id, revision, path),
+                    "contentSize": f"{shard.stat().st_size} B",
+                    "encodingFormat": "application/x-parquet",
+                    "sha256": _sha256(shard),
+                })
+                shard_sets.append(_shard_record_set(template, f"{config}/{split}/{index:05d}", path, split))
+    metadata["distribution"] = distribution
+    metadata["recordSet"] = shard_sets
+    return metadata
+
+
+def _shard_record_set(template: dict[str, Any], record_set: str, path: str, split: str) -> dict[str, Any]:
+    fields = []
+    for entry in template["field"]:
+        column = entry["@id"].split("/", 1)[1]
+        if column == "split":
+            continue
+        entry = copy.deepcopy(entry)
+        entry["@id"] = entry["name"] = f"{record_set}/{column}"
+        entry["source"] = {**entry["source"], "fileObject": {"@id": path}}
+        del entry["source"]["fileSet"]
+        fields.append(entry)
+    return {
+        "@type": "cr:RecordSet",
+        "@id": record_set,
+        "name": record_set,
+        "description": f"{template['description']} Split {split}, one shard: {path}.",
+        "field": fields,
+    }
+
+
+def dumps(metadata: dict[str, Any]) -> str:
+    return json.dumps(metadata, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

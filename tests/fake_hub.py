@@ -40,6 +40,7 @@ Endpoints implemented (``{type}`` is ``datasets``/``models``/``spaces``; ``{pref
     POST /api/{type}/{repo}/commit/{rev}          NDJSON header/file/lfsFile/deletedFile/deletedFolder,
                                                   ?create_pr=1, parentCommit check (412)
     POST|DELETE /api/{type}/{repo}/branch/{branch}
+    POST /api/{type}/{repo}/tag/{rev} {"tag"}     creates refs/tags/<tag> (409 if it exists); DELETE removes
   reads (anonymous allowed for public repos; private repos need the token)
     POST /api/validate-yaml                       parses the README front matter (see below)
     GET  /api/whoami-v2
@@ -251,6 +252,7 @@ class FakeHub:
         self.request_timeout = request_timeout
         self.max_lifetime = max_lifetime
         self.requests: list[RequestRecord] = []
+        self.forbidden_namespaces: set[str] = set()  # creating a repo there answers 403, as for another's org
         self.errors: list[str] = []
         self.repos: dict[tuple[str, str], Repo] = {}
         self._lock = threading.RLock()
@@ -801,6 +803,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if op == "branch" and len(rest) >= 2 and m in ("POST", "DELETE"):
                     self._route = f"{m} {tpl}/branch/{{branch}}"
                     return self._branch(repo_type, repo_id, _join_rev(rest[1:]))
+                if op == "tag" and len(rest) >= 2 and m in ("POST", "DELETE"):
+                    self._route = f"{m} {tpl}/tag/{{rev}}"
+                    return self._tag(repo_type, repo_id, _join_rev(rest[1:]))
         elif segs[:2] == ["_fake_lfs", "upload"] and len(segs) >= 3:
             return self._lfs_upload(segs[2:])
         else:
@@ -876,6 +881,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise HubError(400, "Invalid repo name or type")
         repo_id = f"{org}/{name}"
         self._repo_id = repo_id
+        if org in hub.forbidden_namespaces:
+            raise HubError(403, f"You don't have the rights to create a {repo_type} under the namespace \"{org}\".")
         private = body.get("visibility") == "private" or bool(body.get("private"))
         url = f"{hub.endpoint}/{URL_PREFIX[repo_type]}{repo_id}"
         with hub._lock:
@@ -940,6 +947,25 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubError(409, f"Reference already exists: {ref}")
             start = (body or {}).get("startingPoint") or "main"
             repo.refs[ref] = hub._resolve_rev(repo, start).oid
+        self._send_json({})
+
+    def _tag(self, repo_type: str, repo_id: str, rev: str) -> None:
+        """POST tags the commit `rev` resolves to with body {"tag"}; DELETE removes the tag named `rev`."""
+        hub = self.hub
+        body = self._read_json() if self.command == "POST" else {}
+        with hub._lock:
+            repo = self._get_repo(repo_type, repo_id, write=True)
+            if self.command == "DELETE":
+                if repo.refs.pop(f"refs/tags/{rev}", None) is None:
+                    raise HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+                return self._send_json({})
+            tag = (body or {}).get("tag") or ""
+            if not tag or tag.startswith("-") or ".." in tag or " " in tag:
+                raise HubError(400, f"Invalid tag name: {tag!r}")
+            ref = f"refs/tags/{tag}"
+            if ref in repo.refs:
+                raise HubError(409, f"Tag already exists: {tag}")
+            repo.refs[ref] = hub._resolve_rev(repo, rev).oid
         self._send_json({})
 
     def _list_commits(self, repo_type: str, repo_id: str, rev: str) -> None:

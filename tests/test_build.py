@@ -17,6 +17,14 @@ from builder.schema import CONFIGS, SPLITS
 from builder.validate import SchemaError
 
 
+def _embeddings(rows: list[dict], dim: int) -> list[dict]:
+    return [
+        {"clip_id": r["clip_id"], "text_embedding": [0.5] * dim, "audio_embedding": [0.25] * dim,
+         "visual_embedding": [0.125] * dim, "embedding_model": "test"}
+        for r in rows
+    ]
+
+
 def _digests(directory: Path) -> dict[str, str]:
     return {
         p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -28,19 +36,21 @@ def _digests(directory: Path) -> dict[str, str]:
 def test_layout_matches_the_hub_repo(built_dataset):
     out = built_dataset.out_dir
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == [
+    assert [n for n in names if not n.startswith("images/")] == [
+        ".acav1m-build.json",
         "README.md",
+        "RELEASE_NOTES.md",
         "croissant.json",
         "data/candidates/test-00000-of-00001.parquet",
         "data/candidates/train-00000-of-00001.parquet",
-        "data/test-00000-of-00001.parquet",
-        "data/train-00000-of-00001.parquet",
+        "data/default/test-00000-of-00001.parquet",
+        "data/default/train-00000-of-00001.parquet",
     ]
     assert not list(out.parent.glob(".acav1m.*")), "staging directories must not be left behind"
 
 
 def test_parquet_carries_the_declared_schema_and_options(built_dataset):
-    path = built_dataset.out_dir / "data/train-00000-of-00001.parquet"
+    path = built_dataset.out_dir / "data/default/train-00000-of-00001.parquet"
     schema = pq.read_schema(path)
     assert schema.equals(CONFIGS["default"].arrow_schema, check_metadata=False)
     assert b"huggingface" in schema.metadata  # datasets restores the features from it
@@ -52,7 +62,7 @@ def test_parquet_carries_the_declared_schema_and_options(built_dataset):
 def test_default_is_exactly_the_kept_candidates(built_dataset):
     out = built_dataset.out_dir
     candidates = pq.read_table(out / "data/candidates").to_pylist()
-    default_rows = [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    default_rows = pq.read_table(out / "data/default").to_pylist()
     kept = {r["clip_id"] for r in candidates if r["kept"]}
     assert {r["clip_id"] for r in default_rows} == kept
     assert 0 < len(kept) < len(candidates)
@@ -98,6 +108,121 @@ def test_failed_build_leaves_the_previous_release_intact(tmp_path):
         build_dataset(out, rows)
     assert _digests(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acav1m"]
+
+
+def test_refuses_a_folder_it_did_not_write_and_keeps_its_files(tmp_path, capsys):
+    import acav1m
+
+    records = tmp_path / "records.parquet"
+    pq.write_table(sample_table(50, seed=7), records)
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("years of work")
+    assert acav1m.main(["build", str(records), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "is not an acav1m build" in err and "--overwrite" in err
+    assert (out / "chapter1.tex").read_text() == "years of work"
+    # an earlier build is replaced, but not a file a user dropped into it since
+    build = tmp_path / "acav1m"
+    assert acav1m.main(["build", str(records), str(build)]) == 0
+    assert acav1m.main(["build", str(records), str(build)]) == 0
+    (build / "notes.txt").write_text("mine")
+    assert acav1m.main(["build", str(records), str(build)]) == 2
+    assert "notes.txt" in capsys.readouterr().err and (build / "notes.txt").exists()
+    (build / "notes.txt").unlink()
+    (build / ".acav1m-build.json").unlink()  # a build from before markers existed is still recognised
+    for extra in ("RELEASE_NOTES.md", *(f"images/{p.name}" for p in (build / "images").iterdir())):
+        (build / extra).unlink()
+    assert acav1m.main(["build", str(records), str(build)]) == 0
+    assert acav1m.main(["build", str(records), str(out), "--overwrite"]) == 0
+    assert not (out / "chapter1.tex").exists() and (out / "README.md").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--shard-size", "0"], "shard size must be positive"),
+        (["--shard-size=-5MB"], "not a size"),
+        (["--shard-size", "0.2B"], "shard size must be positive"),
+        (["--test-fraction", "1"], "test fraction must be in [0, 1)"),
+        (["--test-fraction", "-0.1"], "test fraction must be in [0, 1)"),
+        (["--date", "2026-02-30"], "not a valid calendar date"),
+        (["--exclude", "missing.txt"], "removals file"),
+    ],
+)
+def test_bad_arguments_are_one_line(tmp_path, capsys, extra, message):
+    import acav1m
+
+    records = tmp_path / "records.parquet"
+    pq.write_table(sample_table(20, seed=7), records)
+    assert acav1m.main(["build", str(records), str(tmp_path / "out"), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_build_on_a_file_that_is_not_parquet_names_it(tmp_path, capsys):
+    import acav1m
+
+    bad = tmp_path / "records.csv"
+    bad.write_text("clip_id,video_id\n")
+    assert acav1m.main(["build", str(bad), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{bad} is not a Parquet file" in err
+
+
+def test_exclude_removes_clips_and_videos_from_every_config(tmp_path):
+    from builder.takedown import Removals
+
+    rows = list(sample_records(300, seed=8))
+    embeddings = _embeddings(rows, 4)
+    kept = [r for r in rows if r["kept"]]
+    clip, video = kept[0]["clip_id"], kept[-1]["video_id"]
+    listing = tmp_path / "removals.txt"
+    listing.write_text(f"# takedown 2026-11-30, ticket 12\n{clip}  # asked by the uploader\n\n{video}\n")
+    expected = {r["clip_id"] for r in rows if r["clip_id"] == clip or r["video_id"] == video}
+    result = build_dataset(tmp_path / "acav1m", rows, embeddings=embeddings, removals=Removals.load(listing))
+    for config in ("default", "candidates", "embeddings"):
+        ids = set(pq.read_table(result.out_dir / f"data/{config}", columns=["clip_id"])["clip_id"].to_pylist())
+        assert not ids & expected, config
+    assert result.stats["candidates"].num_rows == 300 - len(expected)
+    assert result.removals.removed["candidates"] == expected == result.removals.removed["embeddings"]
+    assert result.removals.removed["default"] == {c for c in expected if c in {r["clip_id"] for r in kept}}
+    notes = (result.out_dir / "RELEASE_NOTES.md").read_text()
+    assert f"removed {len(expected)} clips from every config" in notes and f"`{clip}`" in notes
+    card = (result.out_dir / "README.md").read_text()
+    assert f"{len(expected)} clips" in card and "removals" in card
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ok_id\nnot an id\n")
+    with pytest.raises(ValueError, match="bad.txt, line 2"):
+        Removals.load(bad)
+
+
+def test_release_notes_compare_with_the_previous_release(tmp_path):
+    from builder.takedown import Removals
+
+    rows = list(sample_records(200, seed=9))
+    first = build_dataset(tmp_path / "v1", rows).out_dir
+    for shard in (first / "data/default").iterdir():  # releases of the older layout kept `default` in data/
+        shard.rename(first / "data" / shard.name)
+    card = first / "README.md"
+    card.write_text(card.read_text().replace("path: data/default/", "path: data/"))
+    kept = [r for r in rows if r["kept"]]
+    listing = tmp_path / "removals.txt"
+    listing.write_text(kept[0]["clip_id"] + "\n")
+    rows[[i for i, r in enumerate(rows) if r["kept"]][1]]["caption"] = "A new caption."
+    dropped = [i for i, r in enumerate(rows) if r["kept"]][2]
+    rows[dropped].update(kept=False, reject_reason="instance")
+    new_rows = list(sample_records(20, seed=99))
+    second = build_dataset(tmp_path / "v2", rows + new_rows, removals=Removals.load(listing), previous=str(first))
+    changes = second.changes
+    assert changes.removed["takedown request (removals file)"] == [kept[0]["clip_id"]]
+    assert changes.removed["filtered out: instance"] == [rows[dropped]["clip_id"]]
+    assert changes.changed == {"captions": [kept[1]["clip_id"]]}
+    assert changes.added == sorted(r["clip_id"] for r in new_rows if r["kept"])
+    notes = (second.out_dir / "RELEASE_NOTES.md").read_text()
+    assert "| removed | takedown request (removals file) | 1 |" in notes and "| changed | captions | 1 |" in notes
 
 
 def test_load_dataset_by_name_streams_with_columns_filters_and_shuffle(built_dataset, monkeypatch):
@@ -148,11 +273,7 @@ def test_load_refuses_trust_remote_code():
 
 def test_embeddings_follow_their_clip_split(tmp_path):
     rows = list(sample_records(120, seed=6))
-    embeddings = [
-        {"clip_id": r["clip_id"], "text_embedding": [0.5] * 8, "audio_embedding": [0.25] * 8,
-         "visual_embedding": [0.125] * 8, "embedding_model": "test"}
-        for r in rows
-    ]
+    embeddings = _embeddings(rows, 8)
     result = build_dataset(tmp_path / "acav1m", rows, embeddings=embeddings)
     assert result.stats["embeddings"].rows == result.stats["candidates"].rows
     table = pa.concat_tables(pq.read_table(p) for p in sorted((result.out_dir / "data/embeddings").glob("*.parquet")))

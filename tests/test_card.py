@@ -32,10 +32,11 @@ def test_body_reports_the_data(built_dataset):
     assert f"train: {stats.rows['train']}" in text
     for category, count in stats.values["category"].items():
         assert f"| {category} | {count} |" in text
-    summary = stats.scores["sim_av_instance"]
+    summary = built_dataset.stats["candidates"].scores["sim_av_instance"]  # distributions before filtering
     assert f"| `sim_av_instance` | {summary.count} | {summary.mean:.3f} |" in text
-    for section in ("## Motivation", "## Composition", "## Collection process", "## Uses",
-                    "## Distribution and licence", "## Maintenance and takedown"):
+    for section in ("## Motivation", "## Composition", "## Data fields", "## Collection process",
+                    "## Limitations and biases", "## Uses", "## Getting the media", "## Distribution and licence",
+                    "## Maintenance and takedown", "## Citation"):
         assert section in text
     assert "{" not in text.split("```")[-1], "no unfilled template fields"
 
@@ -64,3 +65,56 @@ def test_size_categories_follow_the_hub_vocabulary():
     assert size_category(999) == "n<1K"
     assert size_category(1000) == "1K<n<10K"
     assert size_category(2_500_000) == "1M<n<10M"
+
+
+def test_fields_table_covers_every_published_column(built_dataset):
+    from builder.verify import card_field_rows
+
+    text = (built_dataset.out_dir / "README.md").read_text()
+    listed = card_field_rows(text)
+    for name in built_dataset.stats:
+        for column in CONFIGS[name].columns:
+            assert column.name in listed, column.name
+    assert "| `start_time` | float64, required | Clip start in seconds" in text and "| seconds |" in text
+    assert "| `sim_av_instance` | float32 |" in text and "raw cosine, [-1, 1]" in text
+
+
+def test_the_card_claims_only_what_ran(tmp_path):
+    bare = build_dataset(tmp_path / "bare", sample_records(100)).out_dir / "README.md"
+    text = bare.read_text()
+    assert "without the run summary" in text and "no similarity filter" in text
+    assert "caption agrees" not in text and "CC BY-NC-SA" not in text
+    run = RunSummary(filter_mode="paper-tuned", thresholds={"instance": 0.5, "temporal": 0.7},
+                     models={"embedder": "imagebind_huge"}, skipped_filters={"language": "no captioner ran"})
+    text = (build_dataset(tmp_path / "run", sample_records(100), release=ReleaseInfo(run=run)).out_dir
+            / "README.md").read_text()
+    assert "the audio agrees with the frames as a whole; the audio agrees with the frames second by second" in text
+    assert "caption agrees" not in text and "No captioner ran" in text
+    assert "CC BY-NC-SA 4.0" in text  # ImageBind scores are published
+    for key in ("acav1m_paper", "avset10m", "acav100m", "imagebind"):
+        assert f"{{{key}," in text
+
+
+def test_figures_are_referenced_deterministic_and_drawn_only_with_data(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    run = RunSummary(
+        filter_mode="calibrated", thresholds={"instance": 0.6},
+        retention=[RetentionRow("decode", 100, 90, 10), RetentionRow("filter", 90, 45)],
+        extra={"calibration": {"sim_av_instance": {"null_mean": 0.0, "null_std": 0.1, "n_pairs": 500,
+                                                   "threshold": 0.3, "threshold_normalised": 0.65,
+                                                   "fcr": {"n_kept": 40, "n_candidates": 100, "fcr": 0.01}}}},
+    )
+    first = build_dataset(tmp_path / "a", sample_records(200), release=ReleaseInfo(run=run)).out_dir
+    second = build_dataset(tmp_path / "b", sample_records(200), release=ReleaseInfo(run=run)).out_dir
+    names = sorted(p.name for p in (first / "images").iterdir())
+    assert names == ["categories.png", "null_vs_corresponding.png", "retention.png", "scores.png"]
+    for name in names:
+        assert (first / "images" / name).read_bytes() == (second / "images" / name).read_bytes()
+        assert f"](images/{name})" in (first / "README.md").read_text()
+        pixels = np.asarray(Image.open(first / "images" / name).convert("L"))
+        assert pixels.std() > 10, f"{name} is blank"
+    bare = build_dataset(tmp_path / "bare", sample_records(100)).out_dir
+    assert sorted(p.name for p in (bare / "images").iterdir()) == ["categories.png", "scores.png"]
+    assert "retention.png" not in (bare / "README.md").read_text()

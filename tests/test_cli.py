@@ -31,9 +31,9 @@ def test_validate_names_what_is_wrong(tmp_path, capsys, built_dataset):
 
     copy = tmp_path / "acav1m"
     shutil.copytree(built_dataset.out_dir, copy)
-    (copy / "data" / "test-00000-of-00001.parquet").unlink()
+    (copy / "data" / "default" / "test-00000-of-00001.parquet").unlink()
     assert acav1m.main(["validate", str(copy), "--no-croissant"]) == 2
-    assert "config 'default' split 'test': no files match data/test-*.parquet" in capsys.readouterr().err
+    assert "config 'default' split 'test': no files match data/default/test-*.parquet" in capsys.readouterr().err
 
 
 def test_select_runs_on_a_runs_embeddings(tmp_path, capsys):

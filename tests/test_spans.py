@@ -111,7 +111,7 @@ def test_labels_reach_the_published_dataset(corpus, tmp_path) -> None:
     result = curate(_config(root), progress=False)  # resumes the run above: finished tasks are reused
     out = build_dataset(tmp_path / "acav1m", result.output / "records.parquet",
                         release=ReleaseInfo(run=result.summary)).out_dir
-    published = pq.read_table(sorted((out / "data").glob("*.parquet")), columns=["start_time", "labels"])
+    published = pq.read_table(sorted((out / "data" / "default").glob("*.parquet")), columns=["start_time", "labels"])
     assert sorted(map(tuple, (r.values() for r in published.to_pylist()))) == [
         (3.0, ["Speech", "Dog"]), (5.0, ["Music"])]
     card = (out / "README.md").read_text()

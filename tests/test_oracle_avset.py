@@ -120,3 +120,23 @@ def test_mutual_information_edge_cases_and_bad_labels():
         IncrementalMI(np.zeros((4, 2), dtype=np.float64), [(0, 1)])
     with pytest.raises(ValueError, match="2-D integer"):
         IncrementalMI(np.zeros(4, dtype=np.int64), [(0, 1)])
+
+
+def test_a_clip_shorter_than_one_window_is_one_zero_padded_frame():
+    audio = np.full(100, 0.5)
+    assert frame_levels_db(audio) == pytest.approx([10 * np.log10(100 * 0.25 / 400 + 1e-12)])
+
+
+def test_nmf_learns_every_free_column_and_keeps_the_fixed_ones():
+    from curation.avset.separation import _fit_length, _kl_nmf
+
+    rng = np.random.default_rng(4)
+    v = rng.uniform(0.1, 1.0, (20, 3)) @ rng.uniform(0.1, 1.0, (3, 50))
+    w0 = rng.uniform(0.1, 1.0, (20, 3))
+    w, h = _kl_nmf(v, w0, 300)  # default: every column is learnt
+    assert not np.isclose(w, w0).all(axis=0).any()
+    assert np.abs(w @ h - v).max() < 0.05 * v.max()  # an exact rank-3 spectrogram is recovered
+    w_fixed, _ = _kl_nmf(v, w0, 50, fixed=2)
+    np.testing.assert_array_equal(w_fixed[:, :2], w0[:, :2])
+    assert _fit_length(np.ones(5), 8).tolist() == [1, 1, 1, 1, 1, 0, 0, 0]  # padded at the end, to length
+    assert _fit_length(np.arange(10), 4).tolist() == [0, 1, 2, 3]

@@ -26,9 +26,12 @@ from builder.schema import CONFIGS, SPLITS
 from builder.sample import sample_records
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def release(tmp_path_factory) -> Path:
-    """A build with every metadata config: candidates (+ default) and 8-dimensional embeddings."""
+    """A build with every metadata config: candidates (+ default) and 8-dimensional embeddings.
+
+    Built per test (about a second) so that mutation testing, which runs only the tests that call a mutated
+    function, runs each of these tests for every mutant of the builder."""
     from builder.build import build_dataset
     from builder.release import ReleaseInfo
 
@@ -191,3 +194,27 @@ def test_test_fraction_holds_on_a_100k_row_build(records_100k, tmp_path, fractio
     metadata_rows = {s: sum(pq.ParquetFile(p).metadata.num_rows for p in data_dir.glob(f"{s}-*.parquet"))
                      for s in SPLITS}
     assert metadata_rows["test"] == sum(clips["test"].values())
+
+
+def test_rebuilding_over_a_release_and_single_row_inputs(tmp_path):
+    from builder.build import build_dataset
+
+    row = next(iter(sample_records(3, seed=9)))
+    row["kept"] = True
+    out = tmp_path / "acav1m"
+    build_dataset(out, [row])
+    build_dataset(out, [row, *list(sample_records(6, seed=10))[1:]])  # replaces the earlier release
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in (out / CONFIGS["candidates"].data_dir).glob("*.parquet"))
+    assert rows == 6
+    assert not [p for p in tmp_path.iterdir() if p.name != "acav1m"]  # no staging or retired copy left behind
+
+
+@pytest.mark.parametrize("start, message", [(-10.0, "is negative"), (float("nan"), "is NaN or infinite")])
+def test_a_bad_start_time_is_refused_naming_the_row(tmp_path, start, message):
+    from builder.build import build_dataset
+    from builder.validate import SchemaError
+
+    rows = list(sample_records(6, seed=11))
+    rows[4]["start_time"] = start
+    with pytest.raises(SchemaError, match=f"row 4, field 'start_time': {message}"):
+        build_dataset(tmp_path / "acav1m", rows)

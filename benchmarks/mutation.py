@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             configure(workdir, args.modules, args.tests)
         started = time.monotonic()
         mutmut(workdir, "run", "--max-children", str(args.max_children), *sample, log=workdir / "mutmut.log")
-        print(f"mutmut run: {time.monotonic() - started:.0f} s, {args.max_children} workers, log {workdir / 'mutmut.log'}")
+        print(f"mutmut run: {time.monotonic() - started:.0f} s, {args.max_children} workers, "
+              f"log {workdir / 'mutmut.log'}")
 
     statuses: dict[str, str] = {}
     for line in mutmut(workdir, "results", "--all", "true").splitlines():

@@ -37,7 +37,8 @@ class TwoTables(TaskWriter):
                 "second": pa.schema([("clip_id", pa.string()), ("value", pa.float64())])}
 
     def rows(self, record: ClipRecord) -> dict[str, dict]:
-        return {"first": {"clip_id": record.clip_id}, "second": {"clip_id": record.clip_id, "value": record.columns["sim_av_instance"]}}
+        return {"first": {"clip_id": record.clip_id},
+                "second": {"clip_id": record.clip_id, "value": record.columns["sim_av_instance"]}}
 
 
 def candidates(n: int = 6) -> list[Candidate]:

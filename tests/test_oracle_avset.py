@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.avset.activity import ActivityConfig, active_frames, dilate, frame_levels_db, segments_to_frames, union_seconds
+from curation.avset.activity import (
+    ActivityConfig, active_frames, dilate, frame_levels_db, segments_to_frames, union_seconds,
+)
 from curation.avset.retention import RetentionTable, StageCounts
 from curation.avset.voiceover import TagResult, VoiceoverRule
 from curation.selection.mutual_info import default_modalities
@@ -34,7 +36,8 @@ def test_frame_levels_are_rms_dbfs_of_25ms_windows_every_10ms():
     rng = np.random.default_rng(1)
     audio = rng.normal(0, 0.1, 16_000) * np.repeat(rng.uniform(0, 1, 100), 160)
     levels = frame_levels_db(audio)
-    expected = [10 * np.log10(np.mean(audio[i * 160:i * 160 + 400] ** 2) + 1e-12) for i in range(1 + (16_000 - 400) // 160)]
+    frames = range(1 + (16_000 - 400) // 160)
+    expected = [10 * np.log10(np.mean(audio[i * 160:i * 160 + 400] ** 2) + 1e-12) for i in frames]
     np.testing.assert_allclose(levels, expected, atol=1e-9)
     full_scale_sine = np.sin(2 * np.pi * 1000 * np.arange(1600) / 16_000)
     assert frame_levels_db(full_scale_sine)[0] == pytest.approx(10 * np.log10(0.5), abs=0.01)  # -3.01 dBFS

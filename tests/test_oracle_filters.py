@@ -294,6 +294,7 @@ def test_fcr_clips_pi0_at_one_and_reports_an_empty_candidate_set_as_zero():
     tail = (np.sum(null >= null.mean() + 3 * null.std(ddof=1)) + 1) / (len(null) + 1)
     estimate = estimate_fcr(fit, candidates)
     assert estimate.pi0 == 1.0 and estimate.n_kept == kept
-    assert estimate.expected_false == pytest.approx(100 * tail) and estimate.fcr == pytest.approx(min(1, 100 * tail / kept))
+    assert estimate.expected_false == pytest.approx(100 * tail)
+    assert estimate.fcr == pytest.approx(min(1, 100 * tail / kept))
     empty = estimate_fcr(fit, np.array([np.nan, np.inf]))
     assert (empty.n_candidates, empty.n_kept, empty.pi0, empty.expected_false, empty.fcr) == (0, 0, 0.0, 0.0, 0.0)

@@ -129,7 +129,8 @@ def _video_splits(out: Path) -> dict[str, set[str]]:
         if "video_id" in names:
             videos = pq.read_table(path, columns=["video_id"]).column("video_id").to_pylist()
         else:
-            videos = [c.rsplit("_", 1)[0] for c in pq.read_table(path, columns=["clip_id"]).column("clip_id").to_pylist()]
+            clips = pq.read_table(path, columns=["clip_id"]).column("clip_id").to_pylist()
+            videos = [c.rsplit("_", 1)[0] for c in clips]
         for video in videos:
             seen[video].add(split)
     return seen
@@ -160,7 +161,8 @@ def records_100k(tmp_path_factory) -> Path:
                    end_time=start + 10.0, source=["youtube"] * n, license=["cc-by-4.0"] * n,
                    kept=rng.random(n) < 0.5)
     for column in CONFIGS["candidates"].columns:  # other required columns: an empty list
-        if not column.nullable and isinstance(columns[column.name], pa.Array) and columns[column.name].null_count == n:
+        value = columns[column.name]
+        if not column.nullable and isinstance(value, pa.Array) and value.null_count == n:
             columns[column.name] = pa.array([[]] * n, CONFIGS["candidates"].arrow_schema.field(column.name).type)
     path = tmp_path_factory.mktemp("records") / "records.parquet"
     pq.write_table(pa.table(columns, schema=CONFIGS["candidates"].arrow_schema), path)

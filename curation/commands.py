@@ -12,6 +12,10 @@ FILTER_PRESETS = {
     # AVSET-10M stages 2-4: the instance score calibrated on mismatched pairs (or filter.instance_cosine=0.2564)
     "avset": ["filter.mode=avset", "voiceover.enabled=true"],
     "acav1m+avset": ["filter.mode=paper-tuned", "voiceover.enabled=true"],
+    # ACAV100M §3.1: metadata filters before any download (curation/metadata/filters.py says how each maps)
+    "acav100m": ["metadata.enabled=true", "metadata.min_duration_s=30", "metadata.max_duration_s=600",
+                 "metadata.exclude_live=true", "metadata.exclude_categories=[Gaming, Film & Animation, Music]",
+                 "metadata.default_keywords=true", "metadata.language_share=0.9"],
 }
 
 
@@ -58,6 +62,12 @@ def _report(result) -> None:
     avset = result.summary.extra.get("avset_retention")
     if avset:
         print("\nAVSET-10M retention (Table 2 form):\n" + avset["markdown"])
+    metadata = result.summary.extra.get("metadata")
+    if metadata:
+        kept = metadata["kept_languages"]
+        rejected = ", ".join(f"{name} {n}" for name, n in metadata["rejected_videos"].items()) or "none"
+        print(f"metadata: {metadata['probe']['videos']} source videos probed ({metadata['probe']['failed']} failed); "
+              f"rejected per filter: {rejected}; languages kept: {', '.join(kept) if kept is not None else 'all'}")
     captions = result.summary.models.get("captions")
     print(f"captions: {captions}" if captions else
           "captions: no captioner configured, caption columns left empty (README: 'Models, and where they come from')")

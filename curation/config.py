@@ -20,6 +20,7 @@ from curation.embed.base import EmbedderConfig
 from curation.filters import FilterConfig
 from curation.executor import ExecutorConfig
 from curation.fetch import FetchConfig
+from curation.metadata.filters import MetadataConfig
 
 
 @dataclass
@@ -105,16 +106,22 @@ class SelectionSettings:
 
 @dataclass
 class MediaSettings:
-    """Write `media.parquet` (the `media` config) for kept clips whose licence allows redistribution."""
+    """Write `media.parquet` (the `media` config) for kept clips whose licence allows redistribution.
+
+    A clip's licence is the platform's (`source_license`, from the metadata probe) when known, else the
+    list's declared `license`. cc-by-3.0 is YouTube's Creative Commons option.
+    """
 
     enabled: bool = False
-    licenses: list[str] = field(default_factory=lambda: ["cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0", "public-domain"])
+    licenses: list[str] = field(default_factory=lambda: ["cc-by-3.0", "cc-by-4.0", "cc-by-sa-4.0", "cc0-1.0",
+                                                         "public-domain"])
 
 
 @dataclass
 class PipelineConfig:
     output: str = "out/curate"
     sources: SourceConfig = field(default_factory=SourceConfig)
+    metadata: MetadataConfig = field(default_factory=MetadataConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     segment: SegmentSettings = field(default_factory=SegmentSettings)
     decode: DecodeSettings = field(default_factory=DecodeSettings)

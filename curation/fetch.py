@@ -16,10 +16,12 @@ Why it is built this way (video2dataset's users report bot checks, HTTP 429 and 
   final path is checked to lie inside ``cache_dir``.
 
 Cache layout: ``cache_dir/sections/{clip_id}_{end ms}.{ext}`` holds just the clip (needs ffmpeg);
-``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video.
+``cache_dir/videos/{video_id}.{ext}`` holds whole videos, reused by every clip of that video;
+``cache_dir/info/{video_id}.json`` holds a video's metadata (``fetch_info``: no media is downloaded),
+trimmed to ``INFO_KEYS`` so no signed media URL is ever stored.
 
-``probe_remote`` asks the same workers for metadata only (is the video there, how long is it), for
-availability checks that download no media.
+``probe_remote`` and ``fetch_info`` ask the same workers for metadata only (is the video there, how long is
+it; the metadata filters' fields), for availability checks and filters that download no media.
 
 Failures raise ``ClipError`` with reason ``invalid_video_id``, ``unsafe_path``, ``missing_file``,
 ``http_404``, ``blocked``, ``rate_limited`` (429 after all retries), ``http_5xx``, ``http_error``,
@@ -86,6 +88,10 @@ _DETAIL_MAX = 500
 _KILL_GRACE_S = 5.0
 _WORKER_START_TIMEOUT_S = 120.0
 _MAX_JOBS_PER_WORKER = 200
+# The info-dict fields a metadata-only job returns: what availability checks, the metadata filters and the
+# published source_* columns use.
+INFO_KEYS = ("id", "title", "description", "duration", "categories", "tags", "language", "license", "upload_date",
+             "timestamp", "channel_id", "availability", "live_status", "is_live", "was_live", "extractor_key")
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,35 @@ def probe_remote(candidate: Candidate, config: FetchConfig) -> RemoteInfo:
     result, attempts = _with_retries(candidate.clip_id, job, cache, candidate.clip_id, config, lambda r, _: r)
     duration = json.loads(result).get("duration")
     return RemoteInfo(float(duration) if isinstance(duration, (int, float)) else None, attempts)
+
+
+@dataclass(frozen=True)
+class FetchedInfo:
+    """A source video's metadata (yt-dlp's info dict trimmed to ``INFO_KEYS``); ``attempts`` is 0 for cache hits."""
+
+    info: dict[str, Any]
+    from_cache: bool
+    attempts: int
+
+
+def fetch_info(candidate: Candidate, config: FetchConfig) -> FetchedInfo:
+    """The candidate's source-video metadata without downloading media: from the cache, else one yt-dlp call.
+
+    Same worker processes, deadline, retries and back-off as ``fetch``; cached per ``video_id``, so every
+    clip of a video shares one call, across tasks and runs.
+    """
+    url = _validated_url(candidate)
+    cache = config.cache_dir.resolve()
+    path = cache / "info" / f"{candidate.video_id}.json"
+    if path.is_file():
+        return FetchedInfo(json.loads(path.read_text(encoding="utf-8")), True, 0)
+    job = _job(url, config, cache, find_ffmpeg(config.ffmpeg_location), None, metadata_only=True)
+    info, attempts = _with_retries(candidate.video_id, job, cache, candidate.video_id, config, lambda r, _: json.loads(r))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(info, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return FetchedInfo(info, False, attempts)
 
 
 def _job(
@@ -503,11 +538,17 @@ def _download(job: _Job, tmp_dir: str) -> str:
     with yt_dlp.YoutubeDL(_ydl_opts(job, tmp_dir)) as ydl:
         info = ydl.extract_info(job.url, download=not job.metadata_only)
     if job.metadata_only:
-        return json.dumps({"duration": (info or {}).get("duration")})
+        return json.dumps(trim_info(info))
     downloads = (info or {}).get("requested_downloads") or []
     if not downloads or not downloads[0].get("filepath"):
         raise RuntimeError("yt-dlp returned no downloaded file")
     return str(downloads[0]["filepath"])
+
+
+def trim_info(info: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``INFO_KEYS`` of an info dict as plain JSON values: no formats, so no signed media URL is kept."""
+    trimmed = {key: info[key] for key in INFO_KEYS if (info or {}).get(key) is not None}
+    return json.loads(json.dumps(trimmed, default=str))
 
 
 def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
@@ -537,6 +578,8 @@ def _ydl_opts(job: _Job, tmp_dir: str) -> dict[str, Any]:
         "cookiesfrombrowser": job.cookies_from_browser,
     }
     opts.setdefault("merge_output_format", "mp4/mkv")
+    if job.metadata_only:  # yt-dlp's sleep_interval only applies before a download
+        opts.setdefault("sleep_interval_requests", job.sleep_interval_s or None)
     if job.section is not None:
         opts["download_ranges"] = download_range_func(None, [job.section])
         opts["force_keyframes_at_cuts"] = job.force_keyframes_at_cuts

@@ -5,6 +5,7 @@ Outputs in `config.output`:
 - `embeddings.parquet` float16 vectors per clip (the `embeddings` config)
 - `media.parquet`     FLAC audio + mp4 of kept clips with a redistributable licence (when enabled)
 - `errors.parquet`    every rejected input row or clip: clip id, stage, reason, detail
+- `probes.parquet`    with `metadata.enabled`: each source video's probed metadata or probe failure
 - `run.json`          thresholds, retention per stage, models (the card's RunSummary)
 - `stats.json`        per-stage counts and failure reasons; `config.yaml` the effective config
 """
@@ -57,9 +58,9 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     from curation.stages.score import ScoreStage
     from curation.stages.segment import SegmentStage
 
-    fetch = config.fetch if config.fetch.cache_dir else replace(config.fetch, cache_dir=Path(config.output) / "cache")
+    output = Path(config.output).absolute()  # workers elsewhere (Ray actors, other nodes) see the same paths
     stages: list[Stage] = [
-        FetchStage(fetch),
+        FetchStage(fetch_config(config)),
         SegmentStage(config.segment.mode, config.segment.clip_seconds, config.segment.max_clips,
                      config.segment.detector, config.segment.min_seconds, config.segment.max_seconds),
         DecodeStage(DecodeConfig(), threads=config.decode.threads),
@@ -77,10 +78,16 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     if config.voiceover.enabled:
         from curation.stages.voiceover import VoiceoverStage
 
-        stages.append(VoiceoverStage(config.voiceover, config.embed, Path(config.output) / "stems"))
+        stages.append(VoiceoverStage(config.voiceover, config.embed, output / "stems"))
     stages.append(
         CategoriseStage(config.embed, config.categorise.prompts or DEFAULT_PROMPTS, config.categorise.temperature))
     return stages
+
+
+def fetch_config(config: PipelineConfig) -> FetchConfig:
+    """Downloads and metadata probes share these limits (deadline, retries, rate limits, cookies) and the cache."""
+    cache = Path(config.fetch.cache_dir or Path(config.output) / "cache").absolute()  # the same path on every worker
+    return replace(config.fetch, cache_dir=cache)
 
 
 class ScoredWriter(TaskWriter):
@@ -171,18 +178,40 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
     stages = stages if stages is not None else build_stages(config)
     output = output_dir.claim(config.output, "curate", overwrite, legacy=("config.yaml", "tasks"))
     _write_atomic(output / "config.yaml", config_to_yaml(config))
-    results = run_tasks(stages, candidates, output, ScoredWriter(), config.executor, progress)
+    screening = _screen_metadata(config, candidates, output, progress)
+    results = run_tasks(stages, screening.kept if screening else candidates, output, ScoredWriter(), config.executor,
+                        progress)
     counts = _sum_counts(stages, results)
     reasons = sum((r.reasons for r in results), Counter())
     reasons.update(f"read:{row.reason}" for row in invalid)
     scored = read_task_tables(output, results, "scored")
+    if screening:
+        reasons.update(f"{e['stage']}:{e['reason']}" for e in screening.errors)
+        scored = screening.attach(scored)
     outcome = _filter(config, scored, output, results)
     summary = _summary(config, stages, counts, invalid, candidates, outcome)
-    _write_outputs(output, outcome, results, invalid, summary, counts, reasons)
+    if screening:
+        summary.retention[1:1] = screening.retention  # after "read inputs", before fetch
+        summary.extra["metadata"] = screening.report
+    _write_outputs(output, outcome, results, invalid, summary, counts, reasons,
+                   screening.errors if screening else [])
     if config.media.enabled:
         _write_media(output, outcome.table, read_task_tables(output, results, "media_refs"), config.media.licenses)
     kept = outcome.table.column("kept").to_numpy(zero_copy_only=False)
     return RunResult(output, summary, counts, reasons, scored=len(kept), kept=int(kept.sum()))
+
+
+def _screen_metadata(config: PipelineConfig, candidates: list[src.Candidate], output: Path, progress: bool):
+    """ACAV100M §3.1 before any task runs: probe every source video once, drop candidates by metadata."""
+    if not config.metadata.enabled:
+        return None
+    from curation.stages.probe import screen_candidates
+
+    screening = screen_candidates(candidates, config.metadata, fetch_config(config), output, progress)
+    if not screening.kept:
+        raise ValueError(f"the metadata filters rejected all {len(candidates)} candidates; see "
+                         f"{output / 'probes.parquet'} and relax the `metadata` config")
+    return screening
 
 
 def _filter(config: PipelineConfig, scored: pa.Table, output: Path, results: list[TaskResult]) -> FilterOutcome:
@@ -273,6 +302,7 @@ def _write_outputs(
     summary: RunSummary,
     counts: dict[str, StageCounts],
     reasons: Counter,
+    screened: list[dict],
 ) -> None:
     records = outcome.table.select(CONFIGS["candidates"].column_names).cast(CONFIGS["candidates"].arrow_schema)
     _write_parquet(output / "records.parquet", records)
@@ -295,7 +325,8 @@ def _write_outputs(
           "input": r.raw, "origin": f"{r.path}:{r.line_no}" if r.line_no else r.path} for r in invalid],
         schema=ERROR_SCHEMA,
     )
-    all_errors = pa.concat_tables([read_errors, errors.cast(ERROR_SCHEMA)])
+    screened_errors = pa.Table.from_pylist(screened, schema=ERROR_SCHEMA)
+    all_errors = pa.concat_tables([read_errors, screened_errors, errors.cast(ERROR_SCHEMA)])
     _write_parquet(output / "errors.parquet", all_errors)
     _write_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
     stage_stats: dict = {}
@@ -328,7 +359,7 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, licenses: list
     rows: list[dict] = []
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for row in records.filter(records.column("kept")).to_pylist():
-            if row["license"] not in licenses:
+            if (row["source_license"] or row["license"]) not in licenses:  # the platform's licence when known
                 continue
             ref = where[row["clip_id"]]
             start, end = row["start_time"] - ref["media_offset"], row["end_time"] - ref["media_offset"]

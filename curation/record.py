@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from curation.errors import UndeclaredColumn
 from curation.sources import Candidate
 
 
@@ -16,7 +17,7 @@ class DeclaredColumns(dict):
 
     def __setitem__(self, name: str, value: Any) -> None:
         if name not in _declared():
-            raise KeyError(f"column {name!r} is not declared in builder/schema.py (declare it there to publish it)")
+            raise UndeclaredColumn(f"column {name!r} is not declared in builder/schema.py (declare it there to publish it)")
         super().__setitem__(name, value)
 
     def update(self, *args: Any, **kwargs: Any) -> None:

@@ -18,10 +18,16 @@ from curation.record import ClipRecord, Failure
 
 @dataclass(frozen=True)
 class Resources:
-    """What one worker running the stage needs; an executor uses it to place and size workers."""
+    """What one worker running the stage needs; both executors place and size workers by it.
+
+    `cpus`: Ray's num_cpus, and the torch threads of a worker (so results do not depend on the machine);
+    `gpus`: Ray's num_gpus, and locally at most one worker per GPU; `memory_gb`: Ray's memory, and locally
+    no more workers than RAM holds; `model`: a stage with one runs in Ray's model actor pool, and stages
+    naming the same model share it (its memory counts once).
+    """
 
     cpus: float = 1.0
-    gpus: float = 0.0
+    gpus: float = 0.0  # one when the stage's model runs on CUDA (see curation.embed.base.device_gpus)
     memory_gb: float = 0.5
     model: str | None = None  # the model the stage loads once per process
 

@@ -33,7 +33,8 @@ SERVER_LIFETIME_S = 120.0  # the server shuts itself down after this even if a t
 
 
 class MediaServer:
-    """Serves bytes by path with Range support; per-path scripts of statuses ("stall" = headers, then silence)."""
+    """Serves bytes by path (``.html`` as a web page, else mp4) with Range support; per-path scripts of statuses
+    ("stall" = headers, then silence)."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
         self.files = files
@@ -90,9 +91,10 @@ class MediaServer:
                 path = self.path.split("?")[0]
                 action = server.next_action(path)
                 data = server.files.get(path, b"")
+                content_type = "text/html; charset=utf-8" if path.endswith(".html") else "video/mp4"
                 if action == "stall":
                     self.send_response(200)
-                    self.send_header("Content-Type", "video/mp4")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.flush()
@@ -116,7 +118,7 @@ class MediaServer:
                     self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
                 else:
                     self.send_response(200)
-                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Accept-Ranges", "bytes")
                 self.send_header("Content-Length", str(end - start + 1))
                 self.end_headers()

@@ -159,3 +159,20 @@ def test_writing_an_undeclared_column_is_an_error():
     with pytest.raises(KeyError, match="not declared"):
         record.columns.update(caption_lang="en")
     assert dict(record.columns) == {"sim_av_instance": 0.5, "category": "music"}
+
+
+def test_a_stage_writing_an_undeclared_column_stops_the_run(tmp_path):
+    """A bug is not a bad clip: it must not turn into error rows (bad clips do)."""
+    from curation.errors import ContractError
+    from curation.stage import PerClipStage
+
+    class Typo(PerClipStage):
+        name = "typo"
+
+        def process_one(self, record):
+            record.columns["sim_av_instnce"] = 0.1
+            yield record
+
+    candidates = [Candidate(clip_id("video", s), "video", "u", float(s), s + 10.0, "local") for s in (0.0, 10.0)]
+    with pytest.raises(ContractError, match="sim_av_instnce"):
+        run_tasks([Typo()], candidates, tmp_path, _Rows(), ExecutorConfig(), progress=False)

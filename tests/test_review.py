@@ -19,6 +19,7 @@ from acav1m import main
 from builder.build import build_dataset
 from builder.release import ReleaseInfo
 from builder.sample import sample_table
+from builder.schema import CONFIGS
 from curation.review.report import fleiss_kappa, majority, wilson_interval, write_report
 from curation.review.sample import Manifest, SampleSpec, sample_review
 from curation.review.server import create_app
@@ -179,7 +180,7 @@ def test_bad_inputs_name_what_and_where(inputs, tmp_path, capsys):
     records = tmp_path / "records.parquet"
     import pyarrow as pa
 
-    default = pa.concat_tables(pq.read_table(f) for f in sorted((dataset / "data").glob("*.parquet")))
+    default = pa.concat_tables(pq.read_table(f) for f in sorted((dataset / CONFIGS["default"].data_dir).glob("*.parquet")))
     pq.write_table(default, records)  # the `default` config's rows: no media beside them
     with pytest.raises(ValueError, match="has media"):
         sample_review(records, tmp_path / "r")

@@ -85,6 +85,12 @@ def select_device(device: str | torch.device | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def device_gpus(device: str | None) -> float:
+    """GPUs a model process on this device takes: one when it resolves to CUDA (`cuda`, or unset/`auto` on
+    a machine with a GPU), else none. Stages declare it in their Resources; executors place workers by it."""
+    return 1.0 if select_device(None if device == "auto" else device).type == "cuda" else 0.0
+
+
 def l2_normalize(x: torch.Tensor) -> np.ndarray:
     """Unit rows as float32 numpy; models such as ImageBind scale their outputs (text x14.3, audio x20)."""
     return torch.nn.functional.normalize(x.float(), dim=-1).cpu().numpy()

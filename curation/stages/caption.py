@@ -9,6 +9,7 @@ from typing import Any
 from builder import schema
 from curation.caption import CaptionConfig, Captioner
 from curation.caption.result import models_string
+from curation.embed.base import device_gpus
 from curation.errors import ClipError
 from curation.record import ClipRecord, Failure
 from curation.stage import Resources, Stage
@@ -23,7 +24,8 @@ class CaptionStage(Stage):
         self.config = CaptionConfig.from_dict(settings)
         if not self.config.is_configured:
             raise ValueError("caption settings name no captioner; leave `caption.settings` empty to skip captioning")
-        self.resources = Resources(cpus=1.0, gpus=0.0, memory_gb=16.0, model="captioners")
+        self.resources = Resources(cpus=1.0, gpus=device_gpus(self.config.device),
+                                   memory_gb=16.0, model="captioners")
         self.captioner: Captioner | None = None
 
     def setup(self) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from builder.schema import CATEGORIES
 from curation.embed import EmbedderConfig
+from curation.embed.base import device_gpus
 from curation.record import ClipRecord
 from curation.stage import PerClipStage, Resources
 from curation.stages.embed import shared_embedder, unit
@@ -34,7 +35,7 @@ class CategoriseStage(PerClipStage):
             raise ValueError(f"category prompts must be keyed by {CATEGORIES}, got unknown {sorted(unknown)}")
         self.embedder, self.temperature = embedder, temperature
         self.prompts = {name: tuple(texts) for name, texts in prompts.items()}
-        self.resources = Resources(cpus=0.1, model=f"{embedder.backend}-{embedder.variant}")
+        self.resources = Resources(cpus=0.1, gpus=device_gpus(embedder.device), model=f"{embedder.backend}-{embedder.variant}")
         self.runtime_attributes = frozenset({"prototypes"})
         self.prototypes: np.ndarray | None = None
 

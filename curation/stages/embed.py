@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from curation.embed import Embedder, EmbedderConfig, build_embedder, embedder_name
+from curation.embed.base import device_gpus
 from curation.record import ClipRecord, Failure, same_length_groups
 from curation.stage import Resources, Stage
 
@@ -30,7 +31,7 @@ class EmbedStage(Stage):
 
     def __init__(self, config: EmbedderConfig, window_s: float = 2.0, hop_s: float = 1.0) -> None:
         self.config, self.window_s, self.hop_s = config, window_s, hop_s
-        self.resources = Resources(cpus=1.0, gpus=0.0, memory_gb=6.0 if config.variant == "huge" else 0.5,
+        self.resources = Resources(cpus=1.0, gpus=device_gpus(config.device), memory_gb=6.0 if config.variant == "huge" else 0.5,
                                    model=f"{config.backend}-{config.variant}")
         self.embedder: Embedder | None = None
         self.runtime_attributes = frozenset({"embedder"})

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from curation.embed import EmbedderConfig
+from curation.embed.base import device_gpus
 from curation.errors import ClipError
 from curation.media.decode import DecodeConfig, decode_clip
 from curation.record import ClipRecord
@@ -30,10 +31,15 @@ class RealignStage(PerClipStage):
             raise ValueError(f"realign shifts need 0 <= min ({min_shift_s}) <= max ({max_shift_s})")
         self.embedder_config, self.min_confidence = embedder, min_confidence
         self.min_shift_s, self.max_shift_s, self.window_s, self.hop_s = min_shift_s, max_shift_s, window_s, hop_s
-        self.resources = Resources(cpus=1.0, model=f"{embedder.backend}-{embedder.variant}")
+        self.resources = Resources(cpus=1.0, gpus=device_gpus(embedder.device),
+                                   model=f"{embedder.backend}-{embedder.variant}")
         self.scorer = ScoreStage(max_offset_s=max(1.0, max_shift_s))
         self.counts: Counter = Counter()
-        self.runtime_attributes = frozenset({"counts", "scorer"})
+        self.embedder = None
+        self.runtime_attributes = frozenset({"counts", "scorer", "embedder"})
+
+    def setup(self) -> None:
+        self.embedder = shared_embedder(self.embedder_config)
 
     def wants_shift(self, record: ClipRecord) -> float | None:
         """The shift to apply (seconds, rounded to ms), or None when the clip stays as it is."""
@@ -55,11 +61,10 @@ class RealignStage(PerClipStage):
                 self.counts[f"not_realigned:{error.reason}"] += 1
                 yield record
                 return
-            embedder = shared_embedder(self.embedder_config)
             record.audio = audio
             record.embeddings.update(
-                audio=embedder.embed_audio(audio[None])[0],
-                audio_sec=embedder.embed_audio_per_second(audio[None], self.window_s, self.hop_s)[0])
+                audio=self.embedder.embed_audio(audio[None])[0],
+                audio_sec=self.embedder.embed_audio_per_second(audio[None], self.window_s, self.hop_s)[0])
             self.scorer.score(record)
             record.columns["av_shift_s"] = shift
             self.counts["realigned"] += 1

@@ -15,6 +15,7 @@ import numpy as np
 
 from curation.config import VoiceoverSettings
 from curation.embed import EmbedderConfig
+from curation.embed.base import device_gpus
 from curation.errors import ClipError
 from curation.record import ClipRecord, Failure, same_length_groups
 from curation.stage import Resources, Stage
@@ -26,10 +27,12 @@ class VoiceoverStage(Stage):
 
     def __init__(self, settings: VoiceoverSettings, embedder: EmbedderConfig, stems_dir: str | Path) -> None:
         self.settings, self.embedder_config, self.stems_dir = settings, embedder, Path(stems_dir)
-        self.resources = Resources(cpus=1.0, memory_gb=1.0, model=settings.tagger)
-        self.tagger = self.separator = None
+        # recycling re-embeds separated audio with the shared embedder, on its device
+        self.resources = Resources(cpus=1.0, gpus=device_gpus(embedder.device) if settings.recycle else 0.0,
+                                   memory_gb=1.0, model=settings.tagger)
+        self.tagger = self.separator = self.embedder = None
         self.counts: Counter = Counter()
-        self.runtime_attributes = frozenset({"counts", "stems_dir", "tagger", "separator"})
+        self.runtime_attributes = frozenset({"counts", "stems_dir", "tagger", "separator", "embedder"})
 
     def setup(self) -> None:
         from curation.avset import AstTagger, DemucsSeparator, NmfSeparator, OmniVadTagger
@@ -46,6 +49,7 @@ class VoiceoverStage(Stage):
         if s.recycle:
             self.separator = (DemucsSeparator.from_checkpoints(list(s.demucs_checkpoints)) if s.separator == "demucs"
                               else NmfSeparator())
+            self.embedder = shared_embedder(self.embedder_config)
 
     def process(self, batch: list[ClipRecord]) -> Iterable[ClipRecord | Failure]:
         from curation.avset import assess_voiceover, write_stem_flac
@@ -70,11 +74,10 @@ class VoiceoverStage(Stage):
                     continue
                 self.counts["separated"] += 1
                 write_stem_flac(self.stems_dir / f"{record.clip_id}.flac", separated)
-                embedder = shared_embedder(self.embedder_config)
                 rescored = clip_scores({
                     **record.embeddings,
-                    "audio": embedder.embed_audio(separated[None])[0],
-                    "audio_sec": embedder.embed_audio_per_second(separated[None])[0],
+                    "audio": self.embedder.embed_audio(separated[None])[0],
+                    "audio_sec": self.embedder.embed_audio_per_second(separated[None])[0],
                 })
                 record.columns["sim_av_instance_separated"] = rescored["sim_av_instance"]
                 record.columns["sim_av_temporal_separated"] = rescored["sim_av_temporal"]

@@ -74,8 +74,9 @@ SCORE_COLUMNS: tuple[Column, ...] = (
         "audio window centred on that frame and the frame; raw cosine in [-1, 1], defined for any clip length.",
         is_score=True,
     ),
-    _float32("temporal_contrast", "Aligned per-second audio-visual cosine minus the cosine of pairs shifted by "
-             "1-3 s; above 0 when the sound belongs to its own moment of the clip.", unit="cosine difference, [-2, 2]"),
+    _float32("temporal_contrast", "`sim_av_temporal` minus the mean over shifts of 1, 2 and 3 s (audio ahead and "
+             "behind) of the shifted pairs' mean cosine; above 0 when the sound belongs to its own moment of the "
+             "clip.", unit="cosine difference, [-2, 2]"),
     _float32("av_offset_s", "Model-free audio-visual offset estimate in seconds (positive: audio late); after "
              "re-alignment, the offset that remains.", unit="seconds, [-1, 1]"),
     _float32("av_offset_confidence", "Peak normalised cross-correlation behind `av_offset_s`.", unit="[0, 1]"),

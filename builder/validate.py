@@ -121,8 +121,9 @@ class BatchChecker:
             if column.is_score:
                 self._check_score(batch, column.name, first_row)
         if "category" in names:
+            category = batch.column("category")  # nullable: a clip may have no category
             _fail_where(
-                pc.invert(pc.is_in(batch.column("category"), pa.array(CATEGORIES))),
+                pc.and_(pc.is_valid(category), pc.invert(pc.is_in(category, pa.array(CATEGORIES)))),
                 batch, first_row, "category", f"must be one of {list(CATEGORIES)}",
             )
         self._id_hashes.append(_hash64(batch.column("clip_id")))

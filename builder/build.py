@@ -16,9 +16,9 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from builder.card import write_card
-from builder.changes import NOTES_FILE, ReleaseChanges, compare_releases, load_previous, render_notes
+from builder.changes import NOTES_FILE, compare_releases, load_previous, render_notes
 from builder.release import ReleaseInfo
 from builder.result import BuildResult
 from builder.schema import CONFIGS, SPLITS, ConfigSchema
@@ -36,7 +36,7 @@ from builder.validate import BatchChecker, SchemaError, rows_to_batch, table_to_
 from builder.writer import DEFAULT_SHARD_BYTES, BackgroundIO, ParquetOptions, ShardedSplitWriter, ShardInfo
 from croissant.metadata import write_croissant
 
-Records = Union[str, os.PathLike, pa.Table, Iterable[Mapping[str, Any]]]
+Records = str | os.PathLike | pa.Table | Iterable[Mapping[str, Any]]
 BATCH_ROWS = 50_000
 MARKER = ".acav1m-build.json"  # written last into every build: what `build` may replace without --overwrite
 

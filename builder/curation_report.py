@@ -67,7 +67,7 @@ def audio_category_counts(batch: pa.RecordBatch | pa.Table) -> Counter:
     counts: Counter = Counter()
     for b, root in enumerate(roots):
         for kind, mask in (("manual", has_manual), ("tagger", ~has_manual)):
-            hits = int(np.count_nonzero(((np.where(mask, manual if kind == "manual" else tagger, 0) >> b) & 1)))
+            hits = int(np.count_nonzero((np.where(mask, manual if kind == "manual" else tagger, 0) >> b) & 1))
             if hits:
                 counts[(root, kind)] = hits
     return counts

@@ -25,8 +25,8 @@ import datasets
 from builder.schema import ConfigSchema
 
 if TYPE_CHECKING:
-    from builder.result import BuildResult
     from builder.release import ReleaseInfo
+    from builder.result import BuildResult
 
 CONTEXT: dict[str, Any] = {
     "@language": "en",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 FILTER_PRESETS = {
     "acav1m": ["filter.mode=paper-tuned"],  # ACAV-1M Table 22: 0.6 language / 0.5 instance / 0.7 temporal
     "acav1m-uniform": ["filter.mode=paper-uniform"],  # ACAV-1M Algorithm 1: 0.5 everywhere

@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 
 from curation.embed.base import EmbedderConfig
-from curation.filters import FilterConfig
 from curation.executor import ExecutorConfig
 from curation.fetch import FetchConfig
-from curation.selection.stage import SelectionConfig
+from curation.filters import FilterConfig
 from curation.metadata.filters import MetadataConfig
+from curation.selection.stage import SelectionConfig
 
 
 @dataclass

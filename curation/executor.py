@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from curation import progress as progress_lines
+from curation.errors import ClipError, ContractError
 from curation.record import ClipRecord, Failure
 from curation.sources import Candidate
-from curation.errors import ClipError, ContractError
 from curation.stage import Resources, Stage
 from curation.tasks import Task, clean_partials, commit_task, plan_tasks, task_dir, tasks_to_run
 

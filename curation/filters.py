@@ -94,7 +94,7 @@ class FilterConfig:
         why = f"no threshold configured (filter mode '{self.mode}')"
         if self.mode == "avset":
             why = "AVSET-10M thresholds the audio-visual instance score only (filter mode 'avset')"
-        return {name: why for name in FILTER_SCORES}
+        return dict.fromkeys(FILTER_SCORES, why)
 
 
 def sync_flags(table: pa.Table, config: FilterConfig) -> dict[str, np.ndarray]:

@@ -31,10 +31,23 @@ from curation import output_dir
 from curation import sources as src
 from curation.config import MediaSettings, PipelineConfig, config_to_yaml
 from curation.executor import (
-    ERROR_SCHEMA, StageCounts, TaskResult, TaskWriter, counter_sum, read_task_tables, run_tasks,
+    ERROR_SCHEMA,
+    StageCounts,
+    TaskResult,
+    TaskWriter,
+    counter_sum,
+    read_task_tables,
+    run_tasks,
 )
+from curation.fetch import FetchConfig
 from curation.filters import (
-    NORMALIZATION, FilterOutcome, apply_filters, apply_voiceover, realign_row, sync_flags, with_columns,
+    NORMALIZATION,
+    FilterOutcome,
+    apply_filters,
+    apply_voiceover,
+    realign_row,
+    sync_flags,
+    with_columns,
 )
 from curation.record import ClipRecord
 from curation.stage import Stage
@@ -107,7 +120,7 @@ class ScoredWriter(TaskWriter):
 
     def rows(self, record: ClipRecord) -> dict[str, dict]:
         c = record.candidate
-        row = {name: None for name in SCORED_COLUMNS}
+        row = dict.fromkeys(SCORED_COLUMNS)
         row.update(clip_id=c.clip_id, video_id=c.video_id, url=c.url, start_time=c.start_time,
                    end_time=c.end_time, source=c.source, license=c.license, labels=list(c.labels),
                    label_ids=list(c.label_ids))

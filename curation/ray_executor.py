@@ -30,7 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from curation.executor import (
-    ExecutorConfig, TaskState, TaskWriter, advance, commit_state, set_up, start_task, worker_resources,
+    ExecutorConfig,
+    TaskState,
+    TaskWriter,
+    advance,
+    commit_state,
+    set_up,
+    start_task,
+    worker_resources,
 )
 from curation.stage import Resources, Stage
 from curation.tasks import Task

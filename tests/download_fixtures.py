@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from test_fetch import MediaServer
 
 from builder.build import build_dataset
 from builder.release import ReleaseInfo
 from builder.sample import sample_table
 from curation.media.synthetic import make_clip, write_media
 from curation.sources import clip_id
-from test_fetch import MediaServer
 
 DURATION = 4.0
 # (file, video id, start, end, expected download status, expected metadata-only status)

@@ -99,10 +99,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
@@ -266,7 +267,7 @@ class FakeHub:
             (self.storage_dir / sub).mkdir(parents=True, exist_ok=True)
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         hub = self
 
         class Handler(_Handler):
@@ -298,7 +299,7 @@ class FakeHub:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeHub":
+    def __enter__(self) -> FakeHub:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -405,7 +406,7 @@ class FakeHub:
     def _branch_ref(self, repo: Repo, rev: str) -> str:
         """The ref a commit to ``rev`` moves; only branches and PR refs can be committed to."""
         for ref in (rev, f"refs/heads/{rev}"):
-            if ref in repo.refs and (ref.startswith("refs/heads/") or ref.startswith("refs/pr/")):
+            if ref in repo.refs and (ref.startswith(("refs/heads/", "refs/pr/"))):
                 return ref
         if OID_RE.match(rev) or rev.startswith("refs/"):
             raise HubError(400, f"Invalid rev id: {rev} is not a branch", "RevisionNotFound")
@@ -712,7 +713,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             return json.loads(raw or b"{}")
         except ValueError:
-            raise HubError(400, "Invalid JSON body")
+            raise HubError(400, "Invalid JSON body") from None
 
     def _drain(self) -> None:
         if self._body_consumed:
@@ -1240,7 +1241,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             lines = [json.loads(ln) for ln in raw.splitlines() if ln.strip()]
         except ValueError:
-            raise HubError(400, "Invalid NDJSON payload")
+            raise HubError(400, "Invalid NDJSON payload") from None
         if not lines or lines[0].get("key") != "header":
             raise HubError(400, "The first line of the payload must be the commit header")
         header = lines[0].get("value") or {}
@@ -1269,7 +1270,7 @@ class _Handler(BaseHTTPRequestHandler):
                     try:
                         meta = _parse_front_matter(data.decode("utf-8"))
                     except Exception as exc:
-                        raise HubError(400, f"Invalid metadata in README.md: {exc}")
+                        raise HubError(400, f"Invalid metadata in README.md: {exc}") from exc
                     if errs := _check_configs(meta):
                         raise HubError(400, "Invalid metadata in README.md: " + "; ".join(errs))
                 ops.append(("add", hub._store_regular(path, data)))

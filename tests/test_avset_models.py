@@ -173,8 +173,8 @@ def test_demucs_separator_keeps_the_effect_stem_not_the_dialog(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:At least one mel filter has all zero values")
 def test_ast_tagger_top_k_labels_are_published(tiny_ast, tmp_path):
-    import torch
     import pyarrow.parquet as pq
+    import torch
 
     from builder.curation_report import audio_category_counts, audio_category_table
     from curation.config import load_config

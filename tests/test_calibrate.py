@@ -27,7 +27,7 @@ def test_thresholds_separate_planted_matches_from_mismatches(tmp_path):
         {"clip_id": f"v{i:04d}_000000000", "audio": audio[i].tolist(), "visual": visual[i].tolist(), "text": None,
          "audio_sec": audio_sec[i].ravel().tolist(), "visual_sec": visual_sec[i].ravel().tolist()}
         for i in range(n)], schema=VECTOR_SCHEMA)
-    base = {name: None for name in CONFIGS["default"].column_names}
+    base = dict.fromkeys(CONFIGS["default"].column_names)
     scored = pa.Table.from_pylist([
         dict(base, clip_id=f"v{i:04d}_000000000", video_id=f"v{i:04d}",
              sim_av_instance=float(audio[i] @ visual[i]),

@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
+from download_fixtures import PLANTED, build_served_dataset, expected, media_files, start_server
+from fake_hub import fake_hub, run_client  # noqa: F401  (a fixture: used by name)
 from scipy.signal import correlate
 
 import acav1m
@@ -27,8 +29,6 @@ from curation.download.clip import MediaOptions
 from curation.download.run import DownloadOptions, run_download
 from curation.download.select import Selection
 from curation.fetch import FetchConfig
-from fake_hub import fake_hub, run_client  # noqa: F401  (a fixture: used by name)
-from download_fixtures import PLANTED, build_served_dataset, expected, media_files, start_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--shard-size", "2", "--retries", "0", "--requests-per-second", "100"]

@@ -108,7 +108,7 @@ def _result(proc) -> dict:
 
 
 def _client(body: str) -> str:
-    return "import json, sys\nMARK = %r\n" % MARK + textwrap.dedent(body)
+    return f"import json, sys\nMARK = {MARK!r}\n" + textwrap.dedent(body)
 
 
 UPLOAD = _client(

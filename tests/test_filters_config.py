@@ -17,7 +17,7 @@ from curation.stage import PerClipStage
 
 
 def _scored(rows: list[dict]) -> pa.Table:
-    base = {name: None for name in CONFIGS["default"].column_names}
+    base = dict.fromkeys(CONFIGS["default"].column_names)
     return pa.Table.from_pylist([dict(base, **row) for row in rows], schema=CONFIGS["default"].arrow_schema)
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from curation.executor import ExecutorConfig, TaskWriter, read_task_tables, run_tasks
-from curation.tasks import finished_record, plan_tasks, task_dir
 from curation.record import ClipRecord
 from curation.sources import Candidate
 from curation.stage import PerClipStage
+from curation.tasks import finished_record, plan_tasks, task_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,7 +72,7 @@ def test_a_task_killed_between_its_files_is_not_finished_and_reruns_exactly_once
     assert child.returncode == -9, child.stderr.decode()[-2000:]
     tasks = plan_tasks(candidates(), 3)
     assert all(finished_record(out, t.key) is None and not task_dir(out, t.key).exists() for t in tasks)
-    leftovers = [p for p in (out / "tasks").rglob("*.parquet")]
+    leftovers = list((out / "tasks").rglob("*.parquet"))
     assert len(leftovers) == 1  # the half-written task: one file out of its outputs
     results = run(out)
     assert [r.key for r in results] == [t.key for t in tasks]

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from curation.avset.activity import (
-    ActivityConfig, active_frames, dilate, frame_levels_db, segments_to_frames, union_seconds,
+    ActivityConfig,
+    active_frames,
+    dilate,
+    frame_levels_db,
+    segments_to_frames,
+    union_seconds,
 )
 from curation.avset.retention import RetentionTable, StageCounts
 from curation.avset.voiceover import TagResult, VoiceoverRule

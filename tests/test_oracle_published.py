@@ -22,8 +22,8 @@ import pytest
 from huggingface_hub import DatasetCard
 
 import acav1m
-from builder.schema import CONFIGS, SPLITS
 from builder.sample import sample_records
+from builder.schema import CONFIGS, SPLITS
 
 
 @pytest.fixture

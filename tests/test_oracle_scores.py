@@ -19,8 +19,8 @@ from curation.embed import EmbedderConfig, build_embedder
 from curation.media.synthetic import make_clip
 from curation.record import ClipRecord
 from curation.sources import Candidate
-from curation.stages.decode import DecodeStage
 from curation.stages.categorise import DEFAULT_PROMPTS, CategoriseStage
+from curation.stages.decode import DecodeStage
 from curation.stages.embed import EmbedStage
 from curation.stages.score import ScoreStage, clip_scores
 

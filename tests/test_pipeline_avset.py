@@ -107,7 +107,7 @@ def test_separated_scores_equal_the_stems_embedded_directly(avset_run):
     _, corpus, _, result = avset_run
     embedder = build_embedder(EmbedderConfig(variant="tiny"))
     checked = 0
-    for name, row in _rows(result).items():
+    for row in _rows(result).values():
         clip = decode_clip(corpus / row["url"], row["start_time"], row["end_time"])
         frames = embedder.embed_frames(clip.frames).astype(np.float64)
         visual = frames.mean(axis=0) / np.linalg.norm(frames.mean(axis=0))

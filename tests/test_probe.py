@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_fetch import MediaServer
 
 import acav1m
 from curation.config import load_config
@@ -20,7 +21,6 @@ from curation.metadata.filters import MetadataConfig
 from curation.pipeline import curate
 from curation.sources import Candidate, clip_id
 from curation.stages.probe import screen_candidates
-from test_fetch import MediaServer
 
 TINY = ["embed.variant=tiny", "segment.mode=fixed", "filter.mode=none", "executor.clips_per_task=3"]
 

@@ -19,13 +19,12 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from curation.config import load_config  # noqa: E402
 from curation.executor import StageCounts, TaskResult, _through, local_workers  # noqa: E402
-from curation.pipeline import build_stages  # noqa: E402
+from curation.media.synthetic import make_corpus  # noqa: E402
+from curation.pipeline import build_stages, curate  # noqa: E402
 from curation.ray_executor import placement  # noqa: E402
 from curation.record import ClipRecord  # noqa: E402
 from curation.sources import Candidate  # noqa: E402
 from curation.stage import PerClipStage, Resources, Stage  # noqa: E402
-from curation.media.synthetic import make_corpus  # noqa: E402
-from curation.pipeline import curate  # noqa: E402
 from curation.stages.embed import shared_embedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

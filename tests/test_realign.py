@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.config import load_config
-from curation.media.decode import DecodeConfig, decode_clip
 from curation.media.av_offset import estimate_av_offset
+from curation.media.decode import DecodeConfig, decode_clip
 from curation.media.synthetic import make_clip
 from curation.pipeline import curate
 

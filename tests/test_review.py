@@ -270,7 +270,8 @@ def test_page_hides_scores_and_the_filters_decision(review_dir):
 
 
 def test_report_equals_an_independent_computation(inputs, tmp_path):
-    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa as reference
+    from statsmodels.stats.inter_rater import aggregate_raters
+    from statsmodels.stats.inter_rater import fleiss_kappa as reference
     from statsmodels.stats.proportion import proportion_confint
 
     dataset, shard, _ = inputs
@@ -281,7 +282,7 @@ def test_report_equals_an_independent_computation(inputs, tmp_path):
     rng = np.random.default_rng(5)
     for rater, p_yes in (("r1", 0.8), ("r2", 0.6), ("r3", 0.5), ("r4", 0.7)):
         answers = rng.choice(["yes", "no", "unsure"], size=len(store.items), p=[p_yes, 0.9 - p_yes, 0.1])
-        _rate_all(store, rater, lambda i: str(answers[i]))
+        _rate_all(store, rater, lambda i, answers=answers: str(answers[i]))
     assert main(["review", "report", str(review), "--card"]) == 0
     summary = json.loads((review / "report.json").read_text())
     assert summary == json.loads(json.dumps(write_report(review, figure=False)))  # the same numbers again

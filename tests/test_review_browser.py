@@ -22,11 +22,11 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from test_review import make_review_inputs  # noqa: E402
 
 from curation.review.report import write_report  # noqa: E402
 from curation.review.sample import SampleSpec, sample_review  # noqa: E402
 from curation.review.server import make_review_server  # noqa: E402
-from test_review import make_review_inputs  # noqa: E402
 
 
 @pytest.fixture(scope="module")

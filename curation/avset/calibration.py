@@ -11,7 +11,6 @@ for any kept set.
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal

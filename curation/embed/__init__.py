@@ -7,7 +7,6 @@ Stages call :func:`build_embedder` with an :class:`EmbedderConfig`; a new backen
 from __future__ import annotations
 
 import importlib
-
 import os
 from pathlib import Path
 

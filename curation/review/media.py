@@ -23,7 +23,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 
-
 @dataclass(frozen=True)
 class MediaRef:
     """One clip's media: `kind` parquet | tar | files | source; `start`/`end` cut a whole source video."""

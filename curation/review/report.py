@@ -189,7 +189,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     questions = summary["questions"]
     height = max(2.5, 0.35 * max(len(q["strata"]) for q in questions.values()) + 1.2)
     figure, axes = plt.subplots(1, len(questions), figsize=(6.5 * len(questions), height), squeeze=False)
-    for axis, (question, q) in zip(axes[0], questions.items()):
+    for axis, q in zip(axes[0], questions.values()):
         names = [s["stratum"] for s in q["strata"]]
         rates = [s["yes"]["rate"] if s["yes"]["n"] else np.nan for s in q["strata"]]
         errors = np.array([[r - s["yes"]["ci95"][0], s["yes"]["ci95"][1] - r] if s["yes"]["n"] else [0, 0]

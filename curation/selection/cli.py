@@ -7,8 +7,16 @@ import argparse
 from curation.selection.kmeans import INITS
 from curation.selection.mutual_info import PAIRINGS
 from curation.selection.stage import (
-    ACCEPTED_TABLES, CLIPS_PER_CELL, KMEANS_SAMPLES, MAX_CLUSTERS, MAX_EPOCHS,
-    PRESETS, SelectionConfig, diversity_path, preset_config, select_parquet,
+    ACCEPTED_TABLES,
+    CLIPS_PER_CELL,
+    KMEANS_SAMPLES,
+    MAX_CLUSTERS,
+    MAX_EPOCHS,
+    PRESETS,
+    SelectionConfig,
+    diversity_path,
+    preset_config,
+    select_parquet,
 )
 
 DESCRIPTION = (

@@ -107,9 +107,8 @@ def same_length_chunks(items: list, size: int) -> Iterator[list]:
 def write_features(clips: Sequence[ClipSource], extractors: list, out: Path, shard_size: int,
                    batch_size: int = 8) -> tuple[int, int]:
     """Write every missing shard; returns (shards written, shards already there)."""
-    from curation.selection.features import extract_features
-
     from curation import output_dir
+    from curation.selection.features import extract_features
 
     output_dir.claim(out, "features")
     shards = [clips[i : i + shard_size] for i in range(0, len(clips), shard_size)]

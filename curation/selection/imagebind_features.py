@@ -10,7 +10,7 @@ already computing the scores, so the per-layer features cost no second decode an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np

@@ -8,7 +8,6 @@ from curation.fetch import FetchConfig, fetch
 from curation.record import ClipRecord
 from curation.stage import PerClipStage, Resources
 
-
 OPERATIONAL = {"cache_dir", "timeout_s", "socket_timeout_s", "retries", "backoff_base_s", "backoff_max_s",
                "jitter_seed", "rate_limit", "sleep_interval_s", "cookies_file", "cookies_from_browser"}
 

@@ -7,8 +7,8 @@ audio is embedded and scored again; the global filter keeps the clip if those sc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np

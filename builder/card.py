@@ -352,6 +352,8 @@ Retention per stage:
 
 {ctx.figure("retention.png")}
 
+{ctx.figure("selection_diversity.png")}
+
 {_avset_section(ctx.run)}
 
 {_metadata_section(ctx.run)}"""

@@ -184,6 +184,39 @@ def categories(directory: Path, stats: ConfigStats) -> Figure | None:
     return Figure(path, "Clips per zero-shot category in the published (`default`) clips.")
 
 
+def selection_diversity(directory: Path, run: RunSummary) -> Figure | None:
+    """ACAV100M appendix A.1: per clustering, cluster shares of the selected clips (sorted, largest first)
+    against a random subset of the same size; a selection that collapsed onto few clusters falls steeply."""
+    histograms = run.extra.get("selection", {}).get("diversity_histograms") or {}
+    histograms = {name: h for name, h in histograms.items() if sum(h["selected"])}
+    if not histograms:
+        return None
+    plt = _plt()
+    names = sorted(histograms)
+    cols = min(5, len(names))
+    rows = -(-len(names) // cols)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 1.9 * rows + 0.6), squeeze=False)
+        for ax in axes.ravel()[len(names):]:
+            ax.set_visible(False)
+        for ax, name in zip(axes.ravel(), names):
+            for key, color in (("random", "#8C8C8C"), ("selected", "#4C72B0")):
+                counts = np.sort(np.asarray(histograms[name][key], dtype=float))[::-1]
+                ax.plot(np.arange(1, len(counts) + 1), counts / max(counts.sum(), 1), color=color, label=key)
+            ax.set_title(name, fontsize=7)
+            ax.tick_params(labelsize=6)
+        axes[0][0].set_ylabel("share of clips", fontsize=7)
+        for ax in axes[-1]:
+            ax.set_xlabel("cluster, largest first", fontsize=7)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=8)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        path = _save(fig, directory, "selection_diversity.png")
+    return Figure(path, "MI subset selection, diversity check (ACAV100M appendix A.1): per clustering, the share of "
+                        "selected clips in each cluster, clusters sorted largest first, against a random subset of "
+                        "the same size; a selection that collapsed onto a few clusters would fall much more steeply.")
+
+
 def draw_figures(directory: Path, main: ConfigStats, scored: ConfigStats, run: RunSummary) -> list[Figure]:
     """`scored` is the widest config (candidates when present): the score distributions the thresholds cut."""
     drawn = [
@@ -191,5 +224,6 @@ def draw_figures(directory: Path, main: ConfigStats, scored: ConfigStats, run: R
         null_vs_corresponding(directory, scored, run),
         retention_funnel(directory, run),
         categories(directory, main),
+        selection_diversity(directory, run),
     ]
     return [figure for figure in drawn if figure is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from huggingface_hub import DatasetCard
 
 from builder.build import build_dataset
@@ -137,3 +138,25 @@ def test_the_embedder_named_is_the_one_that_ran(tmp_path):
     card = (out / "README.md").read_text()
     assert "computed with ImageBind" not in card
     assert "(the model in `embedding_model`)" in card or "embedding_model" in card
+
+
+def test_selection_diversity_figure_only_when_a_selection_ran(tmp_path):
+    from builder.build import build_dataset
+    from builder.release import ReleaseInfo, RunSummary
+    from builder.sample import sample_records
+
+    histograms = {"audio_l0": {"selected": [30, 25, 25, 20], "random": [40, 30, 20, 10]},
+                  "visual_l0": {"selected": [50, 50, 0, 0], "random": [25, 25, 25, 25]}}
+    with_selection = RunSummary(extra={"selection": {"diversity_histograms": histograms}})
+    out = build_dataset(tmp_path / "a" / "acav1m", sample_records(40, seed=3),
+                        release=ReleaseInfo(date_published="2026-11-30", run=with_selection)).out_dir
+    figure = out / "images" / "selection_diversity.png"
+    assert figure.is_file() and "images/selection_diversity.png" in (out / "README.md").read_text()
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(figure).convert("L"))
+    assert pixels.std() > 10, "the figure is not blank"
+    plain = build_dataset(tmp_path / "b" / "acav1m", sample_records(40, seed=3),
+                          release=ReleaseInfo(date_published="2026-11-30", run=RunSummary())).out_dir
+    assert not (plain / "images" / "selection_diversity.png").exists()
+    assert "selection_diversity" not in (plain / "README.md").read_text()

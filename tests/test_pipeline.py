@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from builder.build import build_dataset
+from builder.release import ReleaseInfo
 from curation.config import load_config
 from curation.demo import run_demo, serve_directory
 from curation.media.synthetic import make_bad_inputs, make_corpus
@@ -196,6 +198,14 @@ def test_mi_selection_keeps_the_requested_number_of_clips(tmp_path):
     assert features.schema.field("audio_imagebind_block01").type.value_type == pa.float16()
     used = json.loads((result.output / "run.json").read_text())["extra"]["selection"]
     assert (used["clusterings"], used["pairs"], used["pairing"]) == (4, 4, "bipartite")
+    histograms = used["diversity_histograms"]
+    assert sorted(histograms) == sorted(layer_columns)
+    for h in histograms.values():  # every clustering counts the 5 selected clips, and 5 random ones
+        assert sum(h["selected"]) == 5 and sum(h["random"]) == 5 and len(h["selected"]) == len(h["random"])
+    built = build_dataset(tmp_path / "acav1m", result.output / "records.parquet",
+                          release=ReleaseInfo(date_published="2026-11-30", run=result.summary)).out_dir
+    assert (built / "images" / "selection_diversity.png").is_file()
+    assert "images/selection_diversity.png" in (built / "README.md").read_text()
     from curation.selection.cli import main as select_main
 
     assert select_main([str(result.output), "--size", "5", "--out", str(tmp_path / "sel.parquet")]) == 0

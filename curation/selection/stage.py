@@ -190,7 +190,9 @@ def select_features(table: FeatureTable, config: SelectionConfig) -> tuple[Selec
     """Cluster (or read labels), select; and what was used (``describe`` plus the diversity summary)."""
     labels = cluster_labels(table, config)
     result = run_selection(labels, config)
-    return result, {**describe(labels, config), **diversity_summary(diversity_table(labels, result.order, config.seed))}
+    diversity = diversity_table(labels, result.order, config.seed)
+    return result, {**describe(labels, config), **diversity_summary(diversity),
+                    "diversity_histograms": diversity_histograms(diversity)}
 
 
 def select_records(records: pa.Table, config: SelectionConfig) -> tuple[pa.Table, dict]:
@@ -265,6 +267,16 @@ def histogram_entropy(counts: np.ndarray) -> float:
     """Shannon entropy (nats) of a histogram: log(k) when even, 0 when all in one cluster."""
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
+
+
+def diversity_histograms(table: pa.Table) -> dict[str, dict[str, list[int]]]:
+    """The diversity table as clustering -> {"selected": counts, "random": counts} (for run.json and the card)."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for row in table.to_pylist():
+        entry = out.setdefault(row["clustering"], {"selected": [], "random": []})
+        entry["selected"].append(row["selected"])
+        entry["random"].append(row["random"])
+    return out
 
 
 def diversity_summary(table: pa.Table) -> dict[str, float]:

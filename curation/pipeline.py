@@ -29,6 +29,7 @@ from builder.release import RetentionRow, RunSummary
 from builder.schema import CONFIGS
 from curation import output_dir
 from curation import sources as src
+from curation.atomic import write_parquet_atomic, write_text_atomic
 from curation.config import MediaSettings, PipelineConfig, config_to_yaml
 from curation.executor import (
     ERROR_SCHEMA,
@@ -204,7 +205,7 @@ def curate(config: PipelineConfig, progress: bool = True, stages: list[Stage] | 
         raise ValueError(f"no valid candidates in the configured sources ({len(invalid)} rows rejected)")
     stages = stages if stages is not None else build_stages(config)
     output = output_dir.claim(config.output, "curate", overwrite, legacy=("config.yaml", "tasks"))
-    _write_atomic(output / "config.yaml", config_to_yaml(config))
+    write_text_atomic(output / "config.yaml", config_to_yaml(config))
     screening = _screen_metadata(config, candidates, output, progress)
     layers = _selection_layers(config) > 0
     results = run_tasks(stages, screening.kept if screening else candidates, output, ScoredWriter(layers),
@@ -352,7 +353,7 @@ def _write_outputs(
     screened: list[dict],
 ) -> None:
     records = outcome.table.select(CONFIGS["candidates"].column_names).cast(CONFIGS["candidates"].arrow_schema)
-    _write_parquet(output / "records.parquet", records)
+    write_parquet_atomic(output / "records.parquet", records)
     schema = CONFIGS["embeddings"].arrow_schema
     tmp = output / "embeddings.parquet.tmp"
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -374,15 +375,15 @@ def _write_outputs(
     )
     screened_errors = pa.Table.from_pylist(screened, schema=ERROR_SCHEMA)
     all_errors = pa.concat_tables([read_errors, screened_errors, errors.cast(ERROR_SCHEMA)])
-    _write_parquet(output / "errors.parquet", all_errors)
-    _write_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
+    write_parquet_atomic(output / "errors.parquet", all_errors)
+    write_text_atomic(output / "run.json", json.dumps(summary.to_dict(), indent=1, sort_keys=True))
     stage_stats: dict = {}
     for result in results:
         counter_sum(stage_stats, result.stage_stats)
     stats = {"stages": {name: vars(c) for name, c in counts.items()}, "failure_reasons": dict(sorted(reasons.items())),
              "retention": [vars(r) for r in summary.retention], "stage_stats": stage_stats,
              "failure_examples": _failure_examples(all_errors)}
-    _write_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
+    write_text_atomic(output / "stats.json", json.dumps(stats, indent=1, sort_keys=True))
 
 
 def _failure_examples(errors: pa.Table, per_reason: int = 3) -> dict[str, list[dict]]:
@@ -421,18 +422,6 @@ def _write_media(output: Path, records: pa.Table, refs: pa.Table, settings: Medi
                 rows = []
         writer.write_table(pa.Table.from_pylist(rows, schema=schema))
     os.replace(tmp, output / "media.parquet")
-
-
-def _write_parquet(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 __all__ = ["PipelineConfig", "RunResult", "build_stages", "curate", "read_candidates"]

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from builder.availability import AVAILABILITY_SCHEMA
+from curation.atomic import write_text_atomic
 from curation.download.select import Selection, selected_tables
 from curation.output_dir import claim
 
@@ -84,7 +85,7 @@ class RunFolder:
                 if created:
                     shutil.rmtree(self.state, ignore_errors=True)
                 raise
-            _write_atomic(run_file, json.dumps(self.spec, indent=1, sort_keys=True))
+            write_text_atomic(run_file, json.dumps(self.spec, indent=1, sort_keys=True))
         shutil.rmtree(self.state / "partial", ignore_errors=True)  # a killed run's unfinished shards
         rows = pq.ParquetFile(self.selection_path).metadata.num_rows
         if rows == 0:
@@ -157,10 +158,4 @@ def _write_selection(selection: Selection, path: Path) -> None:
             writer.close()
     if writer is None:
         raise ValueError(f"{selection.dataset}: no rows selected (check --config, --split, --filter, --limit)")
-    os.replace(tmp, path)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from curation.selection.feature_table import CLIP_ID, FeatureTable, write_parquet_atomic
+from curation.atomic import write_parquet_atomic
+from curation.selection.feature_table import CLIP_ID, FeatureTable
 from curation.selection.kmeans import KMeansConfig, SGDKMeans
 
 LABEL_PREFIX = "cluster_"

@@ -17,22 +17,13 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from curation.atomic import write_parquet_atomic
+
 CLIP_ID = "clip_id"
 
 
 def feature_column(modality: str, extractor: str, layer: str) -> str:
     return f"{modality}_{extractor}_{layer}"
-
-
-def write_parquet_atomic(path: str | Path, table: pa.Table) -> None:
-    """Write next to ``path`` and rename, so a killed run never leaves a truncated file under the final name."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_feature_table(path: str | Path, clip_ids: Sequence[str], features: Mapping[str, np.ndarray]) -> None:

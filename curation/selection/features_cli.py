@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.selection.feature_table import CLIP_ID, write_feature_table, write_parquet_atomic
+from curation.atomic import write_parquet_atomic
+from curation.selection.feature_table import CLIP_ID, write_feature_table
 
 log = logging.getLogger("acav1m.features")
 EXTRACTORS = ("imagebind", "efficientnet+aisfx")

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from curation.atomic import write_parquet_atomic
 from curation.selection.clustering import LABEL_PREFIX, ClusterLabels, cluster_features, read_labels
-from curation.selection.feature_table import CLIP_ID, FeatureTable, split_modalities, write_parquet_atomic
+from curation.selection.feature_table import CLIP_ID, FeatureTable, split_modalities
 from curation.selection.greedy import SelectionResult, select
 from curation.selection.kmeans import KMeansConfig
 from curation.selection.mutual_info import clustering_pairs

@@ -59,8 +59,6 @@ SLOW = [
     "tests/test_filters_config.py::test_executor_in_worker_processes_matches_inline",
     "tests/test_croissant.py::test_cli_validator_accepts_it",
     "tests/test_build.py::test_load_dataset_by_name_streams_with_columns_filters_and_shuffle",
-    "tests/test_avset_models.py::test_demucs_separator_loads_a_checkpoint_package_from_local_files",
-    "tests/test_avset_models.py::test_demucs_separator_loads_package_and_keeps_effect_stem",
 ]
 # Lines not mutated: error messages change no published number (and each would cost a test run).
 SKIP_LINES = [r"^\s*raise\b"]

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
+
+def _private_cache(variable: str, prefix: str) -> None:
+    """Point `variable` at a fresh directory removed when this process exits (unless the user set one).
+
+    Worker processes (forkserver, Ray, mutmut) inherit the variable, so only the creator removes it.
+    """
+    if variable not in os.environ:
+        path = tempfile.mkdtemp(prefix=prefix)
+        os.environ[variable] = path
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
 os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="acav1m-hf-home-"))
-os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="acav1m-hf-datasets-"))
+_private_cache("HF_HOME", "acav1m-hf-home-")
+_private_cache("HF_DATASETS_CACHE", "acav1m-hf-datasets-")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402

@@ -114,6 +114,8 @@ def test_demucs_separator_loads_a_checkpoint_package_from_local_files(tmp_path):
     audio = np.random.default_rng(1).normal(0, 0.1, 160_000).astype(np.float32)
     out = separator.separate(audio, TagResult(0.5, 0.0, 0.1, "t"))
     assert out.shape == (160_000,) and out.dtype == np.float32 and np.isfinite(out).all()
+    # no random time shifts (demucs' default `shifts=1` draws one): the same clip gives the same stem bytes
+    np.testing.assert_array_equal(out, separator.separate(audio.astype(np.float64), TagResult(0.5, 0.0, 0.1, "t")))
     assert separator.name == "demucs:HTDemucs"
     with pytest.raises(ValueError, match="contain none of"):
         DemucsSeparator([model], keep=("crowd",))

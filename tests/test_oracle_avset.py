@@ -148,3 +148,47 @@ def test_nmf_learns_every_free_column_and_keeps_the_fixed_ones():
     np.testing.assert_array_equal(w_fixed[:, :2], w0[:, :2])
     assert _fit_length(np.ones(5), 8).tolist() == [1, 1, 1, 1, 1, 0, 0, 0]  # padded at the end, to length
     assert _fit_length(np.arange(10), 4).tolist() == [0, 1, 2, 3]
+
+
+def _lee_seung_kl(v, w, iterations, fixed):
+    """KL-NMF multiplicative updates written out from Lee & Seung (2001), eq. 4-5: H first, then the free
+    columns of W; no renormalisation (rescaling a column of W and the row of H it multiplies leaves W @ H,
+    hence the separation mask, unchanged)."""
+    w, h = w.copy(), np.full((w.shape[1], v.shape[1]), v.mean() / w.shape[1])
+    for _ in range(iterations):
+        h = h * (w.T @ (v / (w @ h))) / w.sum(axis=0)[:, None]
+        update = w * ((v / (w @ h)) @ h.T) / h.sum(axis=1)[None, :]
+        w[:, fixed:] = update[:, fixed:]
+    return w, h
+
+
+def _kl_divergence(v, approx):
+    return float(np.sum(v * np.log(v / approx) - v + approx))
+
+
+@pytest.mark.parametrize("fixed", [0, 3])
+def test_nmf_product_follows_the_lee_seung_kl_updates(fixed):
+    from curation.avset.separation import _kl_nmf
+
+    rng = np.random.default_rng(11)
+    v = rng.uniform(0.05, 1.0, (30, 5)) @ rng.uniform(0.05, 1.0, (5, 70)) + rng.uniform(0, 0.05, (30, 70))
+    w0 = rng.uniform(0.1, 1.0, (30, 8))
+    w0 /= w0.sum(axis=0, keepdims=True)
+    w, h = _kl_nmf(v, w0, 40, fixed=fixed)
+    w_ref, h_ref = _lee_seung_kl(v, w0, 40, fixed)
+    np.testing.assert_allclose(w @ h, w_ref @ h_ref, rtol=1e-9)
+    np.testing.assert_allclose(w[:, fixed:].sum(axis=0), 1.0, rtol=1e-9)  # the scale convention: spectra sum to 1
+    np.testing.assert_array_equal(w[:, :fixed], w0[:, :fixed])
+    # and the updates descend the KL divergence (the property they are chosen for)
+    losses = [_kl_divergence(v, np.matmul(*_lee_seung_kl(v, w0, k, fixed))) for k in (1, 5, 40)]
+    assert losses[0] > losses[1] > losses[2] == pytest.approx(_kl_divergence(v, w @ h), rel=1e-9)
+
+
+def test_nmf_dictionaries_start_as_spectra_that_sum_to_one():
+    """The separator's random initial spectra are positive (0.1-1.0 before scaling) and each sums to one, the
+    scale every later update keeps; the seed fixes them, so a clip separates to the same stem every run."""
+    from curation.avset.separation import _random_factors
+
+    w = _random_factors(np.random.default_rng(3), 513, 24)
+    expected = np.random.default_rng(3).uniform(0.1, 1.0, (513, 24))
+    np.testing.assert_allclose(w, expected / expected.sum(axis=0), rtol=1e-12)

@@ -17,7 +17,7 @@ import pytest
 
 from builder.schema import CONFIGS
 from curation.calibrate import calibrated_thresholds
-from curation.filters import FilterConfig, apply_filters, apply_voiceover, sync_flags
+from curation.filters import FilterConfig, apply_filters, apply_voiceover, realign_row, sync_flags
 from curation.pipeline import VECTOR_SCHEMA
 
 
@@ -307,3 +307,29 @@ def test_fcr_clips_pi0_at_one_and_reports_an_empty_candidate_set_as_zero():
 def test_avset_mode_thresholds_the_instance_cosine_and_keeps_the_language_threshold():
     thresholds = FilterConfig(mode="avset", instance_cosine=0.2).thresholds()
     assert thresholds == {"language": 0.6, "instance": pytest.approx((0.2 + 1) / 2)}
+
+
+@pytest.mark.parametrize("sync", [None, 0.25])
+def test_realignment_row_counts_shifted_clips_and_those_that_then_pass_sync(sync):
+    """The re-alignment retention row: clips whose audio was moved (av_shift_s != 0) and, of those, how many
+    pass the sync check; with the check off every shifted clip counts as passing. Unshifted clips (0 or null
+    shift) never count, whatever their sync flag."""
+    rng = np.random.default_rng(7)
+    n = 300
+    s = _random_scores(rng, n)
+    shift = rng.choice([0.0, 0.2, -0.4, np.nan], size=n, p=[0.5, 0.2, 0.2, 0.1])
+    table = _scored({**{k: [None if np.isnan(x) else float(x) for x in v] for k, v in s.items()},
+                     "av_shift_s": [None if np.isnan(x) else float(x) for x in shift]})
+    config = FilterConfig(mode="none", sync_max_offset_s=sync, sync_min_confidence=0.3)
+    outcome = apply_filters(table, {}, sync_flags(table, config))
+
+    shifted = ~np.isnan(shift) & (shift != 0)
+    if sync is None:
+        passed = np.ones(n, dtype=bool)
+    else:
+        passed = (np.abs(s["av_offset_s"].astype(np.float64)) <= sync) & (s["av_offset_confidence"] >= 0.3)
+    row = realign_row(outcome.table)
+    assert (row.stage, row.inputs, row.outputs) == ("re-aligned, then sync check", int(shifted.sum()),
+                                                    int((shifted & passed).sum()))
+    assert 0 < row.outputs < row.inputs or sync is None
+    assert (row.inputs, row.outputs) != (int(shifted.sum()), int(passed.sum()))  # unshifted passes not counted

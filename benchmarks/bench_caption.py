@@ -14,6 +14,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,9 +31,11 @@ from curation.caption.loading import pick_runtime
 from curation.caption.local_llm import LocalLLMSummarizer
 from curation.caption.prompts import load_prompts
 from curation.caption.qwen2_audio import Qwen2AudioCaptioner
-from curation.caption.testing.chat_server import ChatServer, Reply, completion
-from curation.caption.testing.checkpoints import save_tiny_checkpoints
 from curation.caption.video_llava import VideoLlavaCaptioner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' offline stand-ins
+from chat_server import ChatServer, Reply, completion  # noqa: E402
+from tiny_caption_checkpoints import save_tiny_checkpoints  # noqa: E402
 
 
 def timed(run: Callable[[], object], items: int) -> float:

@@ -9,6 +9,7 @@ never touched. Not part of CI (a full run takes tens of minutes on two cores).
     .venv/bin/python benchmarks/mutation.py                 # the default modules and fast tests
     .venv/bin/python benchmarks/mutation.py --diffs         # also print each survivor's diff
     .venv/bin/python benchmarks/mutation.py --modules curation/filters.py --tests tests/test_oracle_filters.py
+    .venv/bin/python benchmarks/mutation.py --workdir /tmp/m2 --survivors-of /tmp/acav1m-mutation  # after new tests
 
 A survivor listed in EQUIVALENT (keyed by function and the mutated line, so the key survives edits
 elsewhere in the file) is reported as equivalent with its reason instead of as a survivor.
@@ -161,6 +162,16 @@ def mutmut(workdir: Path, *args: str, log: Path | None = None) -> str:
     return ""
 
 
+def results(workdir: Path) -> dict[str, str]:
+    """Mutant name -> mutmut's status (killed, survived, no tests, timeout, ...) of a run in `workdir`."""
+    statuses = {}
+    for line in mutmut(workdir, "results", "--all", "true").splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            statuses[name] = status
+    return statuses
+
+
 def mutated_lines(diff: str) -> tuple[str, str, str]:
     """(function, original line, mutated line) of a `mutmut show` diff."""
     removed = [line[1:].strip() for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
@@ -188,11 +199,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="systematic sample: only the 1st, (K+1)th, (2K+1)th ... mutant of each function")
     parser.add_argument("--reuse", action="store_true",
                         help="keep --workdir (its mutants and test stats) and run only what is not checked yet")
+    parser.add_argument("--survivors-of", type=Path, metavar="DIR",
+                        help="run only the mutants that survived an earlier run in DIR (after adding tests)")
     parser.add_argument("--report-only", action="store_true", help="summarise an earlier run in --workdir")
     args = parser.parse_args(argv)
 
     workdir = args.workdir.resolve()
     sample = [] if args.every <= 1 else [f"*__mutmut_{i}" for i in range(1, 2000, args.every)]
+    if args.survivors_of:
+        earlier = results(args.survivors_of.resolve())
+        sample = sorted(name for name, status in earlier.items() if status in ("survived", "no tests"))
+        print(f"{len(sample)} mutants survived in {args.survivors_of}; running only those")
+        if not sample:
+            return 0
     if not args.report_only:
         if not args.reuse:
             if workdir.exists():
@@ -205,11 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutmut run: {time.monotonic() - started:.0f} s, {args.max_children} workers, "
               f"log {workdir / 'mutmut.log'}")
 
-    statuses: dict[str, str] = {}
-    for line in mutmut(workdir, "results", "--all", "true").splitlines():
-        name, _, status = line.strip().rpartition(": ")
-        if name and (args.every <= 1 or int(name.rpartition("_")[2]) % args.every == 1):
-            statuses[name] = status
+    statuses = {name: status for name, status in results(workdir).items()
+                if (args.every <= 1 or int(name.rpartition("_")[2]) % args.every == 1)
+                and (not args.survivors_of or name in sample)}
     by_module: dict[str, Counter] = {}
     survivors, equivalent = [], []
     for name, status in sorted(statuses.items()):

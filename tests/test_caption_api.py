@@ -10,13 +10,13 @@ import threading
 import time
 
 import pytest
+from chat_server import ChatServer, Reply, completion
 
 from curation.caption import http_transport
 from curation.caption.api_client import ApiConfigError, ChatCompletionsClient, _retry_after_s
 from curation.caption.api_summarizer import ApiSummarizer
 from curation.caption.config import ApiConfig
 from curation.caption.http_transport import HttpxTransport, Transport, UrllibTransport
-from curation.caption.testing.chat_server import ChatServer, Reply, completion
 from curation.errors import ClipError
 
 KEY = "sk-test-DO-NOT-LEAK-4f9a2c"

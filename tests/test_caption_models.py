@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from chat_server import ChatServer
+from tiny_caption_checkpoints import TINY_VIDEO_ID, save_tiny_checkpoints, tiny_tokenizer
 
 from curation.caption import ApiConfig, CaptionConfig, Captioner, CaptionResult, CheckpointNotFoundError, ModelSpec
 from curation.caption.generation import ensure_pad_token
@@ -19,8 +21,6 @@ from curation.caption.loading import pick_runtime, resolve_checkpoint
 from curation.caption.local_llm import LocalLLMSummarizer
 from curation.caption.prompts import load_prompts
 from curation.caption.qwen2_audio import Qwen2AudioCaptioner
-from curation.caption.testing.chat_server import ChatServer
-from curation.caption.testing.checkpoints import TINY_VIDEO_ID, save_tiny_checkpoints, tiny_tokenizer
 from curation.caption.video_llava import VideoLlavaCaptioner, sample_frame_indices
 
 torch.set_num_threads(1)

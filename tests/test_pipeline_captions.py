@@ -6,9 +6,9 @@ import json
 
 import pyarrow.parquet as pq
 import yaml
+from chat_server import ChatServer
+from tiny_caption_checkpoints import save_tiny_checkpoints
 
-from curation.caption.testing.chat_server import ChatServer
-from curation.caption.testing.checkpoints import save_tiny_checkpoints
 from curation.config import load_config
 from curation.media.synthetic import make_corpus
 from curation.pipeline import curate

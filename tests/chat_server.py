@@ -1,4 +1,4 @@
-"""A local OpenAI-compatible chat-completions server on 127.0.0.1 for tests and benchmarks.
+"""A local OpenAI-compatible chat-completions server on 127.0.0.1 for the caption tests and bench_caption.
 
 Each request is answered by a script function (request number -> Reply), so tests can stage 429s, 500s, slow or
 malformed answers. It records every request's headers and the highest number of requests in flight at once.

@@ -1,1 +1,0 @@
-"""Offline stand-ins for tests and benchmarks: tiny random checkpoints of the genuine classes, a local chat API."""

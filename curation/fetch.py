@@ -25,7 +25,8 @@ it; the metadata filters' fields), for availability checks and filters that down
 
 Failures raise ``ClipError`` with reason ``invalid_video_id``, ``unsafe_path``, ``missing_file``,
 ``http_404``, ``blocked``, ``rate_limited`` (429 after all retries), ``http_5xx``, ``http_error``,
-``timeout`` or ``download_failed``. Details have URL query strings removed; cookies never reach logs.
+``live_or_premiere`` (a premiere or live event that has not started: no media yet), ``timeout`` or
+``download_failed``. Details have URL query strings removed; cookies never reach logs.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ ALLOWED_EXTRA_OPTS = frozenset({
     "merge_output_format",
 })
 _BOT_CHECK_RE = re.compile(r"confirm you.?re not a bot|sign in to confirm", re.IGNORECASE)
+# YouTube's playability reasons for a premiere or live event that has not started (yt-dlp passes them through
+# as "no formats" errors): "Premieres in 10 hours", "Premiere will begin shortly", "This live event will begin in..."
+_UPCOMING_RE = re.compile(r"\bpremieres? in\b|\bpremiere will begin\b|\blive event will begin\b", re.IGNORECASE)
 _URL_QUERY_RE = re.compile(r"(https?://[^\s?#'\"]+)[?#][^\s'\"]*")
 _STEM_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _EXT_RE = re.compile(r"\.[A-Za-z0-9]{1,5}")
@@ -590,6 +594,8 @@ def _classify(exc: BaseException) -> _Failure:
     detail = _redact(str(exc))
     if _BOT_CHECK_RE.search(str(exc)):
         return _Failure("blocked", detail, retryable=False)
+    if _UPCOMING_RE.search(str(exc)):
+        return _Failure("live_or_premiere", detail, retryable=False)
     chain = _exception_chain(exc)
     http = next((e for e in chain if isinstance(e, HTTPError)), None)
     if http is not None:

@@ -419,6 +419,14 @@ def test_classification_of_wrapped_yt_dlp_errors() -> None:
     assert (fetch_mod._classify(bot).reason, fetch_mod._classify(bot).retryable) == ("blocked", False)
     other = fetch_mod._classify(DownloadError("ERROR: [youtube] abcdefghijk: Video unavailable"))
     assert (other.reason, other.retryable) == ("download_failed", False)
+    for upcoming in ("Premieres in 10 hours", "Premiere will begin shortly", "This live event will begin in 3 days."):
+        try:  # how yt-dlp's YouTube extractor reports a video with no formats yet (raise_no_formats)
+            raise ExtractorError(upcoming, expected=True, video_id="abcdefghijk", ie="youtube")
+        except ExtractorError as exc:
+            failure = fetch_mod._classify(DownloadError(f"ERROR: {exc}", sys.exc_info()))
+        assert (failure.reason, failure.retryable) == ("live_or_premiere", False), upcoming
+    premiere_title = fetch_mod._classify(DownloadError("ERROR: [youtube] abcdefghijk: Video unavailable. Premieres"))
+    assert premiere_title.reason == "download_failed"
 
 
 def test_ytdlp_options_keep_control_of_paths_and_retries(tmp_path: Path) -> None:

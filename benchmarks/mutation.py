@@ -42,6 +42,7 @@ TESTS = [
     "tests/test_oracle_filters.py",
     "tests/test_oracle_published.py",
     "tests/test_oracle_avset.py",
+    "tests/test_oracle_calibration.py",
     "tests/test_filters_config.py",
     "tests/test_calibrate.py",
     "tests/test_avset_calibration.py",

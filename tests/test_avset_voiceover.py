@@ -212,10 +212,26 @@ def test_separation_needs_background_and_leaves_clean_audio(corpus, decisions):
         NmfSeparator(NmfConfig(remove=("speech", "music"))).separate(over_music, tags)
 
 
-def test_stem_written_atomically_as_flac(corpus, tmp_path):
+def test_stem_written_atomically_as_flac(corpus, tmp_path, monkeypatch):
     audio = corpus["beeps_12"].audio
-    path = write_stem_flac(tmp_path / "stems" / "clip.flac", audio)
-    assert sorted(p.name for p in path.parent.iterdir()) == ["clip.flac"]
-    back, rate = sf.read(path, dtype="float32")
-    assert rate == SR and back.shape == (N,)
-    assert np.max(np.abs(back - np.clip(audio, -1, 1))) < 1e-5
+    folder = tmp_path / "run" / "stems" / "ab"  # none of it exists yet
+    path = write_stem_flac(folder / "clip.flac", audio)
+    loud = 3.0 * audio / np.abs(audio).max()  # a separator may return samples beyond full scale
+    write_stem_flac(folder / "loud.flac", loud)  # a second stem into the same, now existing, folder
+    assert sorted(p.name for p in folder.iterdir()) == ["clip.flac", "loud.flac"]
+    info = sf.info(path)
+    assert (info.format, info.subtype, info.samplerate, info.frames) == ("FLAC", "PCM_24", SR, N)
+    back, _ = sf.read(path, dtype="float64")
+    assert np.max(np.abs(back - np.clip(audio, -1, 1))) < 2 ** -22  # 24-bit quantisation
+    back_loud, _ = sf.read(folder / "loud.flac", dtype="float64")
+    assert np.max(np.abs(back_loud - np.clip(loud, -1, 1))) < 2 ** -22  # clipped at full scale, not wrapped
+    assert back_loud.min() < -0.999 and back_loud.max() > 0.999
+
+    def broken_write(handle, *args, **kwargs):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sf, "write", broken_write)
+    with pytest.raises(OSError, match="disk full"):  # the writer's own error, after cleaning up
+        write_stem_flac(folder / "third.flac", audio)
+    assert sorted(p.name for p in folder.iterdir()) == ["clip.flac", "loud.flac"]

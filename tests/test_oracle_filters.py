@@ -155,17 +155,56 @@ def test_voiceover_and_recycling_follow_the_avset_rule(thresholds):
     assert [(r.stage, r.inputs, r.outputs) for r in outcome.retention[-2:]] == [
         ("voice-over filter", int(s2.sum()), int(s3.sum())), ("recycling (separated)", int(s3.sum()), int(kept.sum()))]
     # Table 2 per source and pooled: S1 candidates, S2 the AV filters alone, S3 minus voice-over, S4 plus recycled
+    assert [row["stage"] for row in report["table"]["stages"]] == ["S1", "S2", "S3", "S4"]
+    assert all(row["goal"] for row in report["table"]["stages"])
+    cells = _markdown_table(report["markdown"])
+    assert [row[0] for row in cells[1:]] == ["S1", "S2", "S3", "S4"] and len(cells[0]) == 2 + 2 * 3
     for name, rows in [("local", source == "local"), ("youtube", source == "youtube"), ("all", np.ones(n, bool))]:
         counts = [int(rows.sum()), int((av & rows).sum()), int((av & ~voiceover & rows).sum()),
                   int((((av & ~voiceover) | recycled) & rows).sum())]
         table2 = report["table"]["sources"][name]
         assert [row["clips"] for row in table2] == counts, name
         assert [row["proportion"] for row in table2] == pytest.approx([c / counts[0] for c in counts])
+        # the card's Markdown form, read by a CommonMark + GFM tables parser: one column pair per source
+        column = 2 + 2 * list(report["table"]["sources"]).index(name)
+        assert [row[column] for row in cells[1:]] == [f"{c:,}" for c in counts], name
+        assert [row[column + 1] for row in cells[1:]] == [f"{100 * c / counts[0]:.1f}%" for c in counts], name
     assert report["removed_by_other_filters"] == int((survives & ~other).sum()) and report["kept"] == int(kept.sum())
     assert 0 < recycled.sum()
     if "instance" in thresholds:  # both branches of the rule are exercised
         assert recycled.sum() < (av & voiceover).sum()
     assert (recycled & ~other).any()  # recycled, yet removed by a filter that is not an AVSET stage
+
+
+def _markdown_table(markdown: str) -> list[list[str]]:
+    """The cells of the first table markdown-it renders (header row first); [] when no table renders."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cell = [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.rows[-1].append(self.cell.strip())
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    parser = Cells()
+    parser.feed(MarkdownIt("commonmark").enable("table").render(markdown))
+    return parser.rows
 
 
 def _unit(x):
@@ -333,3 +372,24 @@ def test_realignment_row_counts_shifted_clips_and_those_that_then_pass_sync(sync
                                                     int((shifted & passed).sum()))
     assert 0 < row.outputs < row.inputs or sync is None
     assert (row.inputs, row.outputs) != (int(shifted.sum()), int(passed.sum()))  # unshifted passes not counted
+
+
+def test_a_separated_score_exactly_at_the_threshold_is_recycled():
+    at = float(np.float32(0.2))  # normalised (0.2 + 1) / 2 = 0.6 exactly on both sides of the comparison
+    columns = {"sim_av_instance": [0.5, 0.5], "sim_av_temporal": [0.5, 0.5], "voiceover": [True, True],
+               "sim_av_instance_separated": [at, at], "sim_av_temporal_separated": [at, 0.19], "source": ["a", "a"]}
+    thresholds = {"instance": float(norm(np.float32(0.2))), "temporal": float(norm(np.float32(0.2)))}
+    outcome = apply_filters(_scored(columns), thresholds)
+    apply_voiceover(outcome, thresholds)
+    assert outcome.table.column("needs_separation").to_pylist() == [True, False]
+    assert outcome.table.column("kept").to_pylist() == [True, False]
+
+
+def test_the_card_says_why_a_filter_is_off():
+    for mode in ("none", "paper-tuned", "calibrated"):
+        reasons = FilterConfig(mode=mode).off_reasons()
+        assert set(reasons) == {"language", "instance", "temporal"}
+        assert all(why == f"no threshold configured (filter mode '{mode}')" for why in reasons.values())
+    avset = FilterConfig(mode="avset").off_reasons()
+    assert set(avset) == {"language", "instance", "temporal"}
+    assert all(why.startswith("AVSET-10M thresholds the audio-visual instance score only") for why in avset.values())

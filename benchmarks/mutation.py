@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,20 +75,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], pa.string())',
      'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], None)'):
         "inferred type is string (or null when all None); records are cast to the declared schema on write",
-    ("curation.avset.calibration.EmbeddingCorpus.pair_scores",
-     'return np.einsum("pd,pd->p", _unit(first[i]), _unit(second[j])).astype(np.float64)',
-     'return np.einsum("PD,PD->P", _unit(first[i]), _unit(second[j])).astype(np.float64)'):
-        "einsum subscripts are labels: upper case names the same contraction",
     ("curation.avset.calibration.null_pairs",
      "n: int, *, min_pairs: int = 10_000, video_ids: Sequence[str] | None = None, seed: int = 0",
      "n: int, *, min_pairs: int = 10001, video_ids: Sequence[str] | None = None, seed: int = 0"):
         "every caller passes min_pairs (FilterConfig.calibration_pairs, whose 10,000 a test pins)",
     ("curation.avset.activity.dilate", "if frames <= 0 or not mask.any():", "if frames <= 0 and not mask.any():"):
         "a width-1 kernel or an all-False mask convolves to the same mask the early return gives",
-    ("curation.avset.separation.write_stem_flac",
-     'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")',
-     'fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=None, suffix=".tmp")'):
-        "only the temporary file's name changes; it is renamed into place",
     ("curation.avset.separation.write_stem_flac",
      'sf.write(handle, samples, sample_rate, format="FLAC", subtype="PCM_24")',
      'sf.write(handle, samples, sample_rate, format="flac", subtype="PCM_24")'):
@@ -116,6 +109,53 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 1"):
         "every caller passes first_row",
 }
+
+
+def _upper_einsum(line: str) -> str:
+    return re.sub(r'einsum\("([a-z,\->]+)"', lambda m: f'einsum("{m.group(1).upper()}"', line)
+
+
+# Classes of mutants that cannot change any output, recognised from (original line, mutated line).
+EQUIVALENT_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
+    ("pyarrow reads zero_copy_only for its truth: None is false, like False",
+     lambda before, after: after == before.replace("zero_copy_only=False", "zero_copy_only=None")),
+    ("astype(None) converts to float64, numpy's default float type, like astype(np.float64)",
+     lambda before, after: after == before.replace(".astype(np.float64)", ".astype(None)")),
+    ("np.finfo(None) describes float64, like np.finfo(np.float64)",
+     lambda before, after: after == before.replace("np.finfo(np.float64)", "np.finfo(None)")),
+    ("einsum subscripts are labels: upper case names the same contraction",
+     lambda before, after: after != before and after == _upper_einsum(before)),
+]
+# Classes of mutants that change behaviour but no published number (no Parquet value, count, threshold,
+# card figure or Croissant field): which warnings are printed, the name of a temporary file renamed into place.
+NO_NUMBER_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
+    ("only whether numpy prints a floating-point warning", lambda before, after: "np.errstate(" in before),
+    ("only whether Python prints a warning", lambda before, after: "warnings.simplefilter(" in before),
+    ("only the name and folder of the temporary file that is renamed into place",
+     lambda before, after: "tempfile.mkstemp(" in before),
+]
+# (function, original line, mutated line) -> why the mutant changes no published number.
+NO_NUMBER: dict[tuple[str, str, str], str] = {}
+# function -> why none of its mutants can change a published number.
+NO_NUMBER_FUNCTIONS: dict[str, str] = {
+    "curation.stages.score.ScoreStage.describe": "the model description text of the run summary and card",
+}
+
+
+def classify(name: str, before: str, after: str) -> tuple[str, str] | None:
+    """("equivalent" | "no number", why) for an explained survivor, else None."""
+    function = function_of(name)
+    if reason := EQUIVALENT.get((function, before, after)):
+        return "equivalent", reason
+    for reason, applies in EQUIVALENT_RULES:
+        if applies(before, after):
+            return "equivalent", reason
+    if reason := NO_NUMBER.get((function, before, after)) or NO_NUMBER_FUNCTIONS.get(function):
+        return "no number", reason
+    for reason, applies in NO_NUMBER_RULES:
+        if applies(before, after):
+            return "no number", reason
+    return None
 
 
 def copy_repository(workdir: Path, revision: str | None) -> None:
@@ -229,42 +269,45 @@ def main(argv: list[str] | None = None) -> int:
                 if (args.every <= 1 or int(name.rpartition("_")[2]) % args.every == 1)
                 and (not args.survivors_of or name in sample)}
     by_module: dict[str, Counter] = {}
-    survivors, equivalent = [], []
+    survivors: list[tuple[str, str, str, str, str]] = []
+    explained: dict[str, list[tuple[str, str, str, str]]] = {"equivalent": [], "no number": []}
     for name, status in sorted(statuses.items()):
         module = re.split(r"\.x[_ǁ]", name, maxsplit=1)[0]
         if status in ("survived", "no tests"):
             diff = mutmut(workdir, "show", name)
             _, before, after = mutated_lines(diff)
-            reason = EQUIVALENT.get((function_of(name), before, after))
-            if reason:
-                status = "equivalent"
-                equivalent.append((name, before, after, reason))
+            verdict = classify(name, before, after)
+            if verdict:
+                status, reason = verdict
+                explained[status].append((name, before, after, reason))
             else:
                 survivors.append((name, status, before, after, diff))
         by_module.setdefault(module, Counter())[status] += 1
 
-    print(f"\n{'module':<44}{'mutants':>8}{'killed':>8}{'survived':>9}{'no tests':>9}{'equiv.':>7}{'timeout':>8}")
+    columns = ("killed", "survived", "no tests", "equivalent", "no number", "timeout")
+    print(f"\n{'module':<36}{'mutants':>8}" + "".join(f"{c:>11}" for c in columns))
     total = Counter()
     for module, counts in sorted(by_module.items()):
         total.update(counts)
-        print(f"{module:<44}{sum(counts.values()):>8}{counts['killed']:>8}{counts['survived']:>9}"
-              f"{counts['no tests']:>9}{counts['equivalent']:>7}{counts['timeout']:>8}")
+        print(f"{module:<36}{sum(counts.values()):>8}" + "".join(f"{counts[c]:>11}" for c in columns))
     n = sum(total.values())
-    alive = total["survived"] + total["no tests"]
-    print(f"{'total':<44}{n:>8}{total['killed']:>8}{total['survived']:>9}{total['no tests']:>9}"
-          f"{total['equivalent']:>7}{total['timeout']:>8}")
+    print(f"{'total':<36}{n:>8}" + "".join(f"{total[c]:>11}" for c in columns))
     if n:
-        print(f"\nsurvival rate: {alive / n:.1%} of {n} mutants (survived or never exercised by the selected tests; "
-              f"equivalent mutants excluded from survivors)")
+        unexplained = total["survived"] + total["no tests"]
+        alive = unexplained + total["equivalent"] + total["no number"]
+        print(f"\nsurvival rate: {alive / n:.1%} of {n} mutants not killed by a test; {unexplained} of them "
+              f"({unexplained / n:.1%}) not explained as equivalent or as changing no published number")
     print(f"\nsurviving mutants ({len(survivors)}):")
     for name, status, before, after, diff in survivors:
         print(f"  {name} [{status}]\n      - {before}\n      + {after}")
         if args.diffs:
             print("\n".join("      " + line for line in diff.splitlines()[1:]))
-    if equivalent:
-        print(f"\nequivalent mutants ({len(equivalent)}):")
-        for name, before, after, reason in equivalent:
-            print(f"  {name}\n      - {before}\n      + {after}\n      why: {reason}")
+    for kind, title in (("equivalent", "equivalent mutants"),
+                        ("no number", "mutants that change no published number")):
+        if explained[kind]:
+            print(f"\n{title} ({len(explained[kind])}):")
+            for name, before, after, reason in explained[kind]:
+                print(f"  {name}\n      - {before}\n      + {after}\n      why: {reason}")
     return 0
 
 

@@ -220,3 +220,26 @@ def test_a_bad_start_time_is_refused_naming_the_row(tmp_path, start, message):
     rows[4]["start_time"] = start
     with pytest.raises(SchemaError, match=f"row 4, field 'start_time': {message}"):
         build_dataset(tmp_path / "acav1m", rows)
+
+
+def test_a_clip_id_hashing_above_every_seen_id_is_reported_missing():
+    """Embedding rows must belong to built clips: an unseen id is found wherever its digest sorts."""
+    import pyarrow as pa
+
+    from builder.sample import sample_records
+    from builder.schema import CONFIGS
+    from builder.validate import BatchChecker, _hash64, rows_to_batch
+
+    rows = list(sample_records(20, seed=2))
+    seen = [row["clip_id"] for row in rows]
+    checker = BatchChecker(CONFIGS["candidates"])
+    checker.check(rows_to_batch(rows, CONFIGS["candidates"], 0))
+    checker.finish()
+    top, bottom = max(_hash64(pa.array(seen))), min(_hash64(pa.array(seen)))
+    unseen = [f"new{k:04d}_000000" for k in range(2000)]
+    digests = _hash64(pa.array(unseen))
+    above = unseen[int(np.flatnonzero(digests > top)[0])]  # sorts after every seen id
+    below = unseen[int(np.flatnonzero(digests < bottom)[0])]
+    assert checker.missing(pa.array(seen)) is None
+    assert checker.missing(pa.array([seen[3], above])) == 1
+    assert checker.missing(pa.array([below, seen[0]])) == 0

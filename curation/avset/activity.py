@@ -41,10 +41,15 @@ def active_frames(audio: np.ndarray, config: ActivityConfig = ActivityConfig()) 
 
 
 def segments_to_frames(segments: tuple[tuple[float, float], ...], n_frames: int) -> np.ndarray:
-    """Mask of the 10 ms frames whose start lies inside any (start_s, end_s) segment."""
+    """Mask of the 10 ms frames whose cell [k/100, (k+1)/100) s overlaps any [start_s, end_s) segment.
+
+    Times are rounded to 1 us first, so a boundary on the grid (0.05 s, 9.95 s) is not moved into the next cell
+    by binary floating point (0.05 * 100 = 5.000000000000001).
+    """
     mask = np.zeros(n_frames, dtype=bool)
     for start, end in segments:
-        mask[max(0, int(np.floor(start * 100))) : min(n_frames, int(np.ceil(end * 100)))] = True
+        first, stop = np.floor(round(start * 100, 4)), np.ceil(round(end * 100, 4))
+        mask[max(0, int(first)) : min(n_frames, int(stop))] = True
     return mask
 
 

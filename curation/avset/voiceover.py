@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -57,9 +57,6 @@ class TagResult:
     music_segments: Segments = ()
     labels: tuple[str, ...] = ()  # AudioSet taggers: top-k label names, most probable first
     label_scores: tuple[float, ...] = ()  # their probabilities
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

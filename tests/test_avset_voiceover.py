@@ -327,3 +327,36 @@ def test_foreground_frames_are_those_within_the_pad_of_a_segment_ends_included()
     expected[[9, 10, 11]] = True  # 2.25 .. 2.75 s
     np.testing.assert_array_equal(fg, expected)
     assert not foreground_frames(times, [], pad_s=0.25).any()
+
+
+def test_nmf_output_is_the_wiener_mask_of_the_fitted_parts(corpus, monkeypatch):
+    """The documented mask, applied with scipy to the clip's own STFT (1024-point Hann frames, hop 256): inside
+    the padded segments each bin keeps background^2 / (background^2 + voice^2) of the second NMF fit, where
+    background is the fixed dictionary's part and voice the free part; the inverse STFT is the output."""
+    from scipy.signal import istft, stft
+
+    from curation.avset import separation
+
+    fits = []
+    real_fit = separation._kl_nmf
+
+    def recording_fit(v, w, iterations, fixed=0):
+        fitted = real_fit(v, w, iterations, fixed=fixed)
+        fits.append((fixed, fitted))
+        return fitted
+
+    monkeypatch.setattr(separation, "_kl_nmf", recording_fit)
+    audio = corpus["speech+0dB_over_beeps_12"].audio
+    segments = ((0.8, 3.5), (5.0, 6.0))
+    out = NmfSeparator().separate(audio, TagResult(0.3, 0.0, 0.2, "t", speech_segments=segments))
+    (fixed_first, _), (fixed, (w, h)) = fits
+    assert (fixed_first, fixed) == (0, 8)  # background learnt freely, then held fixed beside 24 free spectra
+    _, times, spec = stft(audio, fs=SR, nperseg=1024, noverlap=768)
+    fg = np.zeros(len(times), bool)
+    for start, end in segments:
+        fg |= (times >= start - 0.1) & (times <= end + 0.1)
+    background, voice = (w[:, :8] @ h[:8]) ** 2, (w[:, 8:] @ h[8:]) ** 2
+    assert w.shape[1] == 8 + 24 and h.shape[1] == fg.sum()
+    spec[:, fg] *= background / (background + voice + 1e-12)  # 1e-12: the guard against 0 / 0 in silent bins
+    _, expected = istft(spec, fs=SR, nperseg=1024, noverlap=768)
+    np.testing.assert_allclose(out, expected[:N], atol=1e-6)

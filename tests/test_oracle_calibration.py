@@ -116,3 +116,17 @@ def test_corpus_kinds_need_both_per_second_arrays_and_matching_lengths():
     assert audio_only.kinds() == ("av_instance",)
     with pytest.raises(ValueError, match="video_ids has 3 rows, audio_emb has 4"):
         EmbeddingCorpus(rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), video_ids=["a", "b", "c"])
+
+
+def test_float32_scores_are_compared_and_summarised_in_float64():
+    """Scores read from Parquet are float32: the threshold comparison and the null's moments use float64, so a
+    float32 score just below a threshold is not lifted onto it by rounding the threshold to float32."""
+    t = 0.100000001490117  # float32(t) == float32(0.1), whose float64 value 0.10000000149011612 is below t
+    scores = np.array([0.1, 0.2, 0.05, -0.3], dtype=np.float32)
+    fcr = estimate_fcr(_threshold(t, 0.0, 0.01), scores)
+    assert fcr.n_kept == 1  # only 0.2: float32(0.1) < t in float64
+    null = np.random.default_rng(2).normal(0.1, 0.05, 5000).astype(np.float32)
+    fit = fit_threshold("av_instance", null)
+    wide = null.astype(np.float64)
+    assert fit.null_mean == pytest.approx(wide.mean(), rel=1e-15, abs=0)
+    assert fit.null_std == pytest.approx(wide.std(ddof=1), rel=1e-13)

@@ -393,3 +393,35 @@ def test_the_card_says_why_a_filter_is_off():
     avset = FilterConfig(mode="avset").off_reasons()
     assert set(avset) == {"language", "instance", "temporal"}
     assert all(why.startswith("AVSET-10M thresholds the audio-visual instance score only") for why in avset.values())
+
+
+def test_filters_without_captions_still_apply_the_others_and_reset_stale_flags():
+    """No captioner: the language filter is skipped with its reason and instance/temporal still flag; the
+    thresholds reach the outcome (the card lists them); pass_sync / pass_voiceover left by an earlier filtering
+    of the same table are cleared when this filtering does not compute them."""
+    n = 6
+    rng = np.random.default_rng(3)
+    s = _random_scores(rng, n)
+    s["sim_text_audio"][:] = np.nan
+    s["sim_text_visual"][:] = np.nan
+    table = _table(s)
+    for name in ("pass_sync", "pass_voiceover"):  # as a candidates table filtered before would have them
+        stale = pa.array([True] * n, pa.bool_())
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, stale) if index >= 0 else table.append_column(name, stale)
+    thresholds = {"language": 0.6, "instance": 0.5, "temporal": 0.55}
+    outcome = apply_filters(table, thresholds)
+    assert outcome.thresholds == thresholds
+    assert outcome.skipped == {"language": "no clip has sim_text_audio / sim_text_visual (no captioner configured)"}
+    out = outcome.table
+    assert out.column("pass_instance").to_pylist() == (norm(s["sim_av_instance"]) >= 0.5).tolist()
+    assert out.column("pass_temporal").to_pylist() == (norm(s["sim_av_temporal"]) >= 0.55).tolist()
+    assert out.column("pass_sync").null_count == n and out.column("pass_voiceover").null_count == n
+    assert out.column("pass_language").null_count == n
+
+
+def test_the_sync_check_passes_at_its_bounds():
+    offsets, confidences = [0.25, -0.25, 0.25, 0.2], [0.5, 0.5, 0.25, 0.2]  # exact in binary: ties on both bounds
+    table = _scored({"av_offset_s": offsets, "av_offset_confidence": confidences})
+    flags = sync_flags(table, FilterConfig(mode="none", sync_max_offset_s=0.25, sync_min_confidence=0.25))
+    assert flags["sync"].tolist() == [True, True, True, False]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from curation.media.av_offset import estimate_av_offset, temporal_contrast
+from curation.media.decode import DecodeConfig
 from curation.record import ClipRecord
 from curation.stage import PerClipStage, Resources
 
@@ -33,7 +34,7 @@ class ScoreStage(PerClipStage):
     name = "score"
     resources = Resources(cpus=0.1)
 
-    def __init__(self, max_offset_s: float = 1.0, sample_rate: int = 16_000) -> None:
+    def __init__(self, max_offset_s: float = 1.0, sample_rate: int = DecodeConfig.sample_rate) -> None:
         self.max_offset_s, self.sample_rate = max_offset_s, sample_rate
 
     def process_one(self, record: ClipRecord) -> Iterable[ClipRecord]:

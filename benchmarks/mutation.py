@@ -18,6 +18,7 @@ elsewhere in the file) is reported as equivalent with its reason instead of as a
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import re
 import shutil
@@ -662,6 +663,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep --workdir (its mutants and test stats) and run only what is not checked yet")
     parser.add_argument("--survivors-of", type=Path, metavar="DIR",
                         help="run only the mutants that survived an earlier run in DIR (after adding tests)")
+    parser.add_argument("--also", nargs="+", default=[], metavar="PATTERN",
+                        help="with --survivors-of: also run every mutant matching these patterns (e.g. the "
+                             "functions changed since, whose mutants are numbered anew: 'curation.avset.activity.*')")
     parser.add_argument("--report-only", action="store_true", help="summarise an earlier run in --workdir")
     args = parser.parse_args(argv)
 
@@ -669,10 +673,10 @@ def main(argv: list[str] | None = None) -> int:
     sample = [] if args.every <= 1 else [f"*__mutmut_{i}" for i in range(1, 2000, args.every)]
     if args.survivors_of:
         earlier = results(args.survivors_of.resolve())
-        sample = sorted(name for name, status in earlier.items() if status in ("survived", "no tests"))
-        print(f"{len(sample)} mutants survived in {args.survivors_of}; running only those")
-        if not sample:
-            return 0
+        sample = sorted(name for name, status in earlier.items() if status in ("survived", "no tests")
+                        and not any(fnmatch.fnmatch(name, pattern) for pattern in args.also))
+        print(f"{len(sample)} mutants survived in {args.survivors_of}; running those and every mutant of {args.also}")
+        sample += args.also
     if not args.report_only:
         if not args.reuse:
             if workdir.exists():
@@ -687,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
 
     statuses = {name: status for name, status in results(workdir).items()
                 if (args.every <= 1 or int(name.rpartition("_")[2]) % args.every == 1)
-                and (not args.survivors_of or name in sample)}
+                and (not args.survivors_of or any(fnmatch.fnmatch(name, pattern) for pattern in sample))}
     by_module: dict[str, Counter] = {}
     survivors: list[tuple[str, str, str, str, str]] = []
     explained: dict[str, list[tuple[str, str, str, str]]] = {"equivalent": [], "no number": []}

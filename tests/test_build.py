@@ -281,3 +281,21 @@ def test_embeddings_follow_their_clip_split(tmp_path):
     embeddings.append(dict(embeddings[0], clip_id="unknownvid0_000000000"))
     with pytest.raises(SchemaError, match="row 120, field 'clip_id'.*not among the records"):
         build_dataset(tmp_path / "other", rows, embeddings=embeddings)
+
+
+@pytest.mark.parametrize("files", [
+    ["README.md", "croissant.json", "data/candidates/train-00000.parquet", "thesis.pdf"],  # a user file beside
+    ["README.md", "croissant.json", "data/notes.txt"],  # not Parquet, though under data/
+    ["croissant.json", "thesis.pdf"],  # a Croissant file alone does not make a build
+    ["data/mine.parquet"],  # the user's own Parquet, no card
+])
+def test_a_folder_that_only_looks_like_an_old_build_is_not_replaced(tmp_path, files):
+    """Builds from before the marker are recognised by card + Croissant + data/**.parquet and nothing else;
+    anything short of that is someone else's folder, and building over it would delete their files."""
+    out = tmp_path / "out"
+    for name in files:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("someone's work")
+    with pytest.raises(FileExistsError, match="is not an acav1m build"):
+        build_dataset(out, sample_records(20, seed=1))
+    assert all((out / name).read_text() == "someone's work" for name in files)

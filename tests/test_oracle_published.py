@@ -243,3 +243,27 @@ def test_a_clip_id_hashing_above_every_seen_id_is_reported_missing():
     assert checker.missing(pa.array(seen)) is None
     assert checker.missing(pa.array([seen[3], above])) == 1
     assert checker.missing(pa.array([below, seen[0]])) == 0
+
+
+def test_split_is_blake2b_of_the_video_id_read_little_endian():
+    """README "Splits": a video is in test when BLAKE2b-64(video_id), read as a little-endian integer and
+    divided by 2**64, is below the test fraction; recomputed with hashlib for 2,000 ids."""
+    import hashlib
+
+    from builder.build import split_of
+
+    ids = [f"v{k:05d}-{k * 7919 % 1000:03d}" for k in range(2000)]
+    for video_id in ids:
+        value = int.from_bytes(hashlib.blake2b(video_id.encode("utf-8"), digest_size=8).digest(), "little") / 2**64
+        assert split_of(video_id, 0.1) == ("test" if value < 0.1 else "train"), video_id
+    assert 150 < sum(split_of(v, 0.1) == "test" for v in ids) < 250
+
+
+def test_a_table_without_a_declared_column_is_refused_by_name():
+    from builder.sample import sample_table
+    from builder.schema import CONFIGS
+    from builder.validate import SchemaError, table_to_batches
+
+    table = sample_table(10, seed=1).drop_columns(["caption"])
+    with pytest.raises(SchemaError, match=r"missing \['caption'\]"):
+        list(table_to_batches(table, CONFIGS["candidates"], 4))

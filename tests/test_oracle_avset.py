@@ -98,6 +98,8 @@ def test_segments_map_to_the_frames_they_cover_and_dilation_grows_runs():
     np.testing.assert_array_equal(np.flatnonzero(dilate(runs, 1)), [4, 5, 6, 7, 19, 20, 21])
     edges = segments_to_frames(((0.0, 0.05), (5.0, 6.0), (9.95, 12.0)), 1000)  # from the first to past the last
     np.testing.assert_array_equal(np.flatnonzero(edges), [*range(5), *range(500, 600), *range(995, 1000)])
+    off_grid = segments_to_frames(((0.127, 0.2),), 100)  # starts 7 ms into cell 12: cell 12 overlaps it
+    np.testing.assert_array_equal(np.flatnonzero(off_grid), range(12, 20))
 
 
 @pytest.mark.parametrize("rule", [VoiceoverRule(), VoiceoverRule(speech_min=0.3, music_min=0.3, other_min=0.2)])

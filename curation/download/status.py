@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from builder.availability import OK
 from curation.errors import ClipError
+from curation.fetch import LIVE_MESSAGE_RE
 
 # yt-dlp / YouTube messages, checked in order (the age gate says "Sign in to confirm", like the bot check).
 _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -26,7 +27,7 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("removed", r"removed by the uploader|removed for violating|has been removed|account associated with"
                     r" this video has been terminated|copyright claim|no longer available"),
         ("login_required", r"members[- ]only|join this channel|requires payment|only available for registered"),
-        ("live", r"live event will begin|premieres in|is not currently live|this live stream"),
+        ("live", LIVE_MESSAGE_RE.pattern),
         ("rate_limited", r"rate-limited|try again later|too many requests"),
         ("unavailable", r"video unavailable|video is unavailable|does not exist|is not available"),
         ("network_error", r"connection refused|failed to establish|connection reset|name resolution"
@@ -34,6 +35,7 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 _REASONS = {
+    "live_or_premiere": "live",
     "http_404": "unavailable",
     "missing_file": "unavailable",
     "blocked": "blocked",  # HTTP 403 or "confirm you're not a bot": says nothing about the video

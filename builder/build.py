@@ -278,7 +278,7 @@ class _Build:
         )
 
 
-def _peek_batches(records: Records) -> Iterator[pa.RecordBatch | pa.Table | list[Mapping[str, Any]]]:
+def _peek_batches(records: Records) -> Iterator[pa.RecordBatch | list[Mapping[str, Any]]]:
     """Yield input chunks: Arrow batches from tables or Parquet, lists of dicts from iterables."""
     if isinstance(records, pa.Table):
         yield from records.to_batches(max_chunksize=BATCH_ROWS)
@@ -310,8 +310,7 @@ def _validated(chunks: Iterable[Any], schema: ConfigSchema) -> Iterator[pa.Recor
         if isinstance(chunk, list):
             batches: Iterable[pa.RecordBatch] = [rows_to_batch(chunk, schema, first_row)]
         else:
-            table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_batches([chunk])
-            batches = table_to_batches(table, schema, BATCH_ROWS, first_row)
+            batches = table_to_batches(pa.Table.from_batches([chunk]), schema, BATCH_ROWS, first_row)
         for batch in batches:
             first_row += batch.num_rows
             yield batch

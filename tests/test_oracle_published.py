@@ -267,3 +267,44 @@ def test_a_table_without_a_declared_column_is_refused_by_name():
     table = sample_table(10, seed=1).drop_columns(["caption"])
     with pytest.raises(SchemaError, match=r"missing \['caption'\]"):
         list(table_to_batches(table, CONFIGS["candidates"], 4))
+
+
+def test_builds_from_a_folder_of_parquet_and_from_default_shaped_records(tmp_path):
+    """A folder of Parquet files is read whole (every file under it, in name order); records without filter
+    flags (`default`-shaped) build the `default` config only."""
+    import pyarrow.parquet as pq
+
+    from builder.build import build_dataset
+    from builder.sample import sample_table
+    from builder.schema import CONFIGS
+
+    table = sample_table(300, seed=4)
+    folder = tmp_path / "records"
+    (folder / "part").mkdir(parents=True)
+    pq.write_table(table.slice(0, 120), folder / "a.parquet")
+    pq.write_table(table.slice(120), folder / "part" / "b.parquet")
+    from_folder = build_dataset(tmp_path / "from_folder", folder)
+    assert from_folder.stats["candidates"].num_rows == 300
+    built = pq.read_table(tmp_path / "from_folder" / "data" / "candidates").column("clip_id").to_pylist()
+    assert sorted(built) == sorted(table.column("clip_id").to_pylist())
+
+    kept = table.filter(table.column("kept")).select(CONFIGS["default"].column_names)
+    default_only = build_dataset(tmp_path / "default_only", kept)
+    assert set(default_only.stats) == {"default"} and default_only.stats["default"].num_rows == kept.num_rows
+
+
+def test_a_similarity_outside_minus_one_to_one_is_refused():
+    from builder.sample import sample_table
+    from builder.schema import CONFIGS
+    from builder.validate import BatchChecker, SchemaError, table_to_batches
+
+    table = sample_table(5, seed=1)
+    for bad in (-1.5, 1.5):
+        column = table.column("sim_av_instance").to_pylist()
+        column[2] = bad
+        broken = table.set_column(table.schema.get_field_index("sim_av_instance"), "sim_av_instance",
+                                  pa.array(column, pa.float32()))
+        with pytest.raises(SchemaError, match="sim_av_instance.*outside"):
+            checker = BatchChecker(CONFIGS["candidates"])
+            for batch in table_to_batches(broken, CONFIGS["candidates"], 10):
+                checker.check(batch)

@@ -308,3 +308,27 @@ def test_a_similarity_outside_minus_one_to_one_is_refused():
             checker = BatchChecker(CONFIGS["candidates"])
             for batch in table_to_batches(broken, CONFIGS["candidates"], 10):
                 checker.check(batch)
+
+
+def test_release_notes_count_the_default_rows_and_build_arguments_are_checked(tmp_path):
+    """RELEASE_NOTES.md states how many clips `default` holds: read back against the Parquet metadata. The
+    shard size must be positive (1 byte is allowed: a shard per row group), a test fraction of 0 means no test
+    split, the output may be nested in folders that do not exist yet, and the result names the final files."""
+    import pyarrow.parquet as pq
+
+    from builder.build import build_dataset
+    from builder.release import ReleaseInfo
+    from builder.sample import sample_records
+
+    out = tmp_path / "a" / "b" / "release"
+    result = build_dataset(out, sample_records(200, seed=6), release=ReleaseInfo(date_published="2026-11-22",
+                                                                                test_fraction=0.0))
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in (out / "data" / "default").glob("*.parquet"))
+    assert 0 < rows < 200
+    assert f"`default` holds {rows} clips." in (out / "RELEASE_NOTES.md").read_text(encoding="utf-8")
+    assert not list((out / "data").rglob("test-*.parquet"))
+    paths = [shard.path for shards in result.shards["default"].values() for shard in shards]
+    assert paths and all(p.is_file() and p.is_relative_to(out) for p in paths)
+    with pytest.raises(ValueError, match="shard size must be positive"):
+        build_dataset(tmp_path / "zero", sample_records(20, seed=6), shard_bytes=0)
+    build_dataset(tmp_path / "one", sample_records(20, seed=6), shard_bytes=1)

@@ -631,6 +631,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'build = _Build(staging, release, removals or Removals(), shard_bytes, options, progress, io)',
      'build = _Build(staging, release, removals or Removals(), shard_bytes, options, progress, None)'):
         "without the background writer the same bytes are encoded in the caller's thread",
+    ('builder.build._peek_batches',
+     'while chunk := list(itertools.islice(iterator, BATCH_ROWS)):',
+     'while chunk := list(itertools.islice(iterator, None)):'):
+        'shards and row groups are cut by their own targets: a 120k-row build gave byte-identical Parquet with 50k-row and unbounded batches (checked)',
 }
 
 

@@ -313,7 +313,16 @@ def test_stalled_server_times_out_within_the_deadline(server: MediaServer, confi
     assert fetch(url_candidate(server.url("/v/b.mp4"), video_id="0000000000000001"), config).path.is_file()
 
 
-def processes_mentioning(text: str) -> list[str]:
+def processes_mentioning(text: str, settle_s: float = 5.0) -> list[str]:
+    """Live processes whose command line contains `text`, polled until none is left or `settle_s` passes:
+    a killed process group takes a moment to be reaped on a loaded machine."""
+    deadline = time.monotonic() + settle_s
+    while (found := _command_lines_with(text)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def _command_lines_with(text: str) -> list[str]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:

@@ -635,6 +635,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'while chunk := list(itertools.islice(iterator, BATCH_ROWS)):',
      'while chunk := list(itertools.islice(iterator, None)):'):
         'shards and row groups are cut by their own targets: a 120k-row build gave byte-identical Parquet with 50k-row and unbounded batches (checked)',
+    ('builder.build.build_dataset',
+     'kept = result.stats["default"].num_rows if "default" in result.stats else 0',
+     'kept = result.stats["default"].num_rows if ("default" in result.stats) or True else 0'):
+        'every build writes a default config (records with flags build candidates and default, records without build default)',
+    ('builder.build.build_dataset',
+     'kept = result.stats["default"].num_rows if "default" in result.stats else 0',
+     'kept = result.stats["default"].num_rows if "default" in result.stats else 1'):
+        'every build writes a default config (records with flags build candidates and default, records without build default)',
+    ('builder.build._Build.add_records',
+     'configs = [main, CONFIGS["default"]] if has_flags else [main]',
+     'configs = [main, CONFIGS["default"]] if (has_flags) or True else [main]'):
+        'writers are kept in a dict by config name: a second, unused writer set for the same `default` name writes nothing (the default-shaped build test passes with it)',
 }
 
 

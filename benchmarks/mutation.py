@@ -1133,9 +1133,13 @@ def main(argv: list[str] | None = None) -> int:
         sample += args.also
     if not args.report_only:
         if not args.reuse:
+            marker = workdir / ".acav1m-mutation"  # only a scratch copy this script made may be replaced
+            if workdir.exists() and any(workdir.iterdir()) and not marker.is_file():
+                parser.error(f"--workdir {workdir} holds files this script did not write; choose a new folder")
             if workdir.exists():
                 shutil.rmtree(workdir)
             workdir.mkdir(parents=True)
+            marker.write_text("scratch copy of benchmarks/mutation.py; replaced by its next run\n")
             copy_repository(workdir, args.revision)
             configure(workdir, args.modules, args.tests)
         started = time.monotonic()
